@@ -1,0 +1,2 @@
+class DevstackError(Exception):
+    """The local stack cannot be started or stopped; the message says what to do."""

@@ -1,0 +1,51 @@
+"""The `ledger` command: one subcommand per module, dispatched here.
+
+Each command module exposes `register(subparsers)` which adds its parser and sets
+`handler(args, settings) -> int`. Settings are read from the environment exactly once, here.
+Expected failures (a port taken, Java missing, a topic with the wrong layout) print one line
+on stderr and exit 2; only programmer errors show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from cli import run, services, topics
+from cli.devstack import DevstackError
+from ledger.settings import Settings, SettingsError
+from processors.topics import TopicLayoutError
+
+COMMANDS = (services, topics, run)
+EXPECTED_FAILURES = (DevstackError, SettingsError, TopicLayoutError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ledger",
+        description="Kafka-native, exactly-once ledger for reward and loyalty programs.",
+        epilog="Configuration comes from environment variables; see README.md.",
+    )
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        code: int = args.handler(args, settings)
+    except EXPECTED_FAILURES as error:
+        print(f"ledger: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The ledger's topics (ARCHITECTURE.md §2), their configurations, and idempotent creation.
+
+`ensure_topics` creates what is missing and refuses to go on when an existing topic disagrees
+with the layout in a way that would break correctness: a different partition count moves
+accounts to other partitions (their state would be looked up in the wrong place), and a
+changelog that is not compacted loses state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._config import ConfigResource
+from confluent_kafka.cimpl import NewTopic
+
+from ledger.settings import Settings
+
+ADMIN_TIMEOUT_S = 30.0
+RETAIN_FOREVER = "-1"
+
+
+class TopicLayoutError(Exception):
+    """An existing topic does not match the ledger's layout; the message says which and how."""
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: Mapping[str, str] = field(default_factory=dict)
+    # Config keys whose existing value must match, or the topic is refused.
+    enforced: tuple[str, ...] = ()
+
+
+def ledger_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
+    n = partitions or settings.partitions
+    topics = settings.topics
+    return [
+        TopicSpec(topics.requests, n),
+        # The journal is the system of record: nothing is ever deleted from it.
+        TopicSpec(
+            topics.events,
+            n,
+            {
+                "cleanup.policy": "delete",
+                "retention.ms": RETAIN_FOREVER,
+                "retention.bytes": RETAIN_FOREVER,
+            },
+            enforced=("cleanup.policy", "retention.ms"),
+        ),
+        TopicSpec(
+            topics.state_changelog,
+            n,
+            {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+            enforced=("cleanup.policy",),
+        ),
+        # Poison input is kept until an operator has looked at it.
+        TopicSpec(
+            topics.requests_dlq,
+            1,
+            {"retention.ms": RETAIN_FOREVER},
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class EnsureReport:
+    created: list[str]
+    existing: list[str]
+
+
+def ensure_topics(admin: AdminClient, specs: Sequence[TopicSpec]) -> EnsureReport:
+    """Create missing topics; verify existing ones. Raises TopicLayoutError on a mismatch."""
+    metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+    existing = [spec for spec in specs if spec.name in metadata.topics]
+    problems = []
+    for spec in existing:
+        found = len(metadata.topics[spec.name].partitions)
+        if found != spec.partitions:
+            problems.append(
+                f"topic {spec.name} has {found} partitions, the ledger needs {spec.partitions}; "
+                "accounts would move to other partitions (use a new topic prefix or recreate it)"
+            )
+    problems += _config_mismatches(admin, [s for s in existing if s.enforced])
+    if problems:
+        raise TopicLayoutError("; ".join(problems))
+    missing = [spec for spec in specs if spec.name not in metadata.topics]
+    if missing:
+        _create(admin, missing)
+    return EnsureReport(created=[s.name for s in missing], existing=[s.name for s in existing])
+
+
+def _create(admin: AdminClient, specs: Sequence[TopicSpec]) -> None:
+    futures = admin.create_topics(
+        [
+            NewTopic(
+                s.name, num_partitions=s.partitions, replication_factor=-1, config=dict(s.config)
+            )
+            for s in specs
+        ],
+        operation_timeout=ADMIN_TIMEOUT_S,
+        request_timeout=ADMIN_TIMEOUT_S,
+    )
+    for future in futures.values():
+        try:
+            future.result()
+        except KafkaException as error:
+            # Another process creating the same topic at the same moment is fine.
+            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise
+
+
+def _config_mismatches(admin: AdminClient, specs: Sequence[TopicSpec]) -> list[str]:
+    if not specs:
+        return []
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, s.name) for s in specs]
+    results = admin.describe_configs(resources, request_timeout=ADMIN_TIMEOUT_S)
+    by_name = {resource.name: future.result() for resource, future in results.items()}
+    problems = []
+    for spec in specs:
+        entries = by_name[spec.name]
+        for key in spec.enforced:
+            found = entries[key].value if key in entries else None
+            if found != spec.config[key]:
+                problems.append(
+                    f"topic {spec.name} has {key}={found}, the ledger needs {spec.config[key]}"
+                )
+    return problems
+
+
+def delete_topics(admin: AdminClient, names: Sequence[str]) -> None:
+    if not names:
+        return
+    for future in admin.delete_topics(list(names), operation_timeout=ADMIN_TIMEOUT_S).values():
+        try:
+            future.result()
+        except KafkaException as error:
+            if error.args[0].name() != "UNKNOWN_TOPIC_OR_PART":
+                raise

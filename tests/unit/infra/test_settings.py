@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from ledger.settings import ENV_VARS, Settings, SettingsError
+
+
+def test_defaults_without_environment() -> None:
+    settings = Settings.from_env({})
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:9092"
+    assert settings.topics.requests == "rewards.requests"
+    assert settings.topics.requests_dlq == "rewards.requests.dlq"
+    assert settings.partitions == 12
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env(
+        {"LEDGER_TOPIC_PREFIX": "loyalty.", "LEDGER_PARTITIONS": "24", "REDIS_URL": "redis://r/1"}
+    )
+    assert settings.topics.events == "loyalty.events"
+    assert (settings.partitions, settings.redis_url) == (24, "redis://r/1")
+
+
+def test_clients_follow_the_local_stack_ports_unless_told_otherwise() -> None:
+    moved = Settings.from_env({"LEDGER_KAFKA_PORT": "19092", "LEDGER_REDIS_PORT": "16379"})
+    assert moved.kafka_bootstrap_servers == "127.0.0.1:19092"
+    assert moved.redis_url == "redis://127.0.0.1:16379/0"
+    explicit = Settings.from_env({"LEDGER_KAFKA_PORT": "19092", "KAFKA_BOOTSTRAP_SERVERS": "k:1"})
+    assert explicit.kafka_bootstrap_servers == "k:1"
+
+
+@pytest.mark.parametrize("raw", ["twelve", "0", "-3", "1.5"])
+def test_bad_integer_names_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match="LEDGER_PARTITIONS"):
+        Settings.from_env({"LEDGER_PARTITIONS": raw})
+
+
+def test_kafka_security_settings_pass_through() -> None:
+    settings = Settings.from_env(
+        {"KAFKA_CONFIG_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_CONFIG_SASL_MECHANISM": "PLAIN"}
+    )
+    config = settings.kafka_config(**{"group.id": "g"})
+    assert config["security.protocol"] == "SASL_SSL"
+    assert config["sasl.mechanism"] == "PLAIN"
+    assert config["group.id"] == "g"
+
+
+def test_readme_documents_every_variable() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    missing = [var.name for var in ENV_VARS if f"`{var.name}`" not in readme]
+    assert missing == []
