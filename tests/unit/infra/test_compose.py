@@ -65,9 +65,10 @@ def test_project_services_are_wired_to_the_stack_in_the_file(compose: dict[str, 
         assert redis_url.hostname in services and redis_url.port == 6379
         registry = urlparse(env["SCHEMA_REGISTRY_URL"])
         assert registry.hostname in services
-        assert str(registry.port) in services["schema-registry"]["environment"][
-            "SCHEMA_REGISTRY_LISTENERS"
-        ]
+        assert (
+            str(registry.port)
+            in services["schema-registry"]["environment"]["SCHEMA_REGISTRY_LISTENERS"]
+        )
         assert set(env) <= known_vars, set(env) - known_vars
         for dependency in services[name].get("depends_on", {}):
             assert dependency in services
