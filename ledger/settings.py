@@ -59,6 +59,13 @@ class Settings:
     programs_config: str = "config/programs.toml"
     batch_records_max: int = 5000
     batch_time_max_ms: int = 50
+    core_group_id: str = "ledger-core"
+    # Names this process to Kafka: its transactional.id and static group membership. A
+    # restarted process with the same id fences its predecessor and takes its partitions
+    # back at once; two live processes must never share one. Default: host name + pid.
+    instance_id: str | None = None
+    transaction_timeout_ms: int = 10000
+    session_timeout_ms: int = 10000
     # Extra librdkafka properties (TLS, SASL, ...) passed through verbatim to every client.
     kafka_client_config: Mapping[str, str] = field(default_factory=dict)
     # The local stack launched by `ledger services` (no Docker needed).
@@ -74,11 +81,14 @@ class Settings:
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)
 
-    def kafka_config(self, **overrides: KafkaValue) -> dict[str, KafkaValue]:
-        """librdkafka configuration for a client of this deployment."""
+    def kafka_config(
+        self, overrides: Mapping[str, KafkaValue] | None = None, /, **named: KafkaValue
+    ) -> dict[str, KafkaValue]:
+        """librdkafka configuration for a client of this deployment, plus client settings."""
         config: dict[str, KafkaValue] = {"bootstrap.servers": self.kafka_bootstrap_servers}
         config.update(self.kafka_client_config)
-        config.update(overrides)
+        config.update(overrides or {})
+        config.update(named)
         return config
 
     @classmethod
@@ -134,6 +144,25 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_PROGRAMS_CONFIG", "programs_config", str, "programs and assets (TOML)"),
     EnvVar("LEDGER_BATCH_RECORDS_MAX", "batch_records_max", int, "records per transaction"),
     EnvVar("LEDGER_BATCH_TIME_MAX_MS", "batch_time_max_ms", int, "time a batch may gather"),
+    EnvVar("LEDGER_CORE_GROUP_ID", "core_group_id", str, "consumer group of the core"),
+    EnvVar(
+        "LEDGER_INSTANCE_ID",
+        "instance_id",
+        str,
+        "this process's transactional.id and static member id (default host-pid)",
+    ),
+    EnvVar(
+        "LEDGER_TRANSACTION_TIMEOUT_MS",
+        "transaction_timeout_ms",
+        int,
+        "a dead processor's open transaction is aborted after this",
+    ),
+    EnvVar(
+        "LEDGER_SESSION_TIMEOUT_MS",
+        "session_timeout_ms",
+        int,
+        "a silent processor loses its partitions after this",
+    ),
     EnvVar("LEDGER_DEVSTACK_DIR", "devstack_dir", str, "data, logs and jars of the local stack"),
     EnvVar("LEDGER_KAFKA_VERSION", "kafka_version", str, "Apache Kafka version of the stack"),
     EnvVar("LEDGER_KAFKA_PORT", "kafka_port", int, "local broker's client port"),

@@ -1,0 +1,89 @@
+"""evolve(state, event): the state after an event, from the event alone.
+
+Folding an account's journal from nothing with this function gives exactly the state `decide`
+returned (decide itself builds its new state with it), and exactly what the state changelog
+holds. REJECTED and DUPLICATE events change nothing.
+
+Apply order matters and is fixed: forget (receipts, reversibles), then upsert lots, holds,
+reversibles, then remember the applied request. A request id reused after its receipt was
+forgotten moves to the end of the receipts, keeping them oldest first.
+"""
+
+from __future__ import annotations
+
+from ledger.lots import apply_lot_changes
+from ledger.model import AccountState, LedgerEvent, Lot, Operation, Receipt, Status
+
+
+def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
+    if state is None:
+        state = AccountState(program=event.program, account_id=event.account_id)
+    if event.status is not Status.APPLIED:
+        return state
+    assert event.sequence == state.sequence + 1, (
+        f"{event.event_id}: sequence {event.sequence} does not follow {state.sequence}"
+    )
+    assert (event.program, event.account_id) == (state.program, state.account_id)
+    request = event.request
+
+    balances = state.balances
+    if event.balances:
+        balances = dict(balances)
+        for balance in event.balances:
+            balances[balance.asset] = balance
+
+    lots = state.lots
+    if event.lots:
+        lots = dict(lots)
+        by_asset: dict[str, list[Lot]] = {}
+        for lot in event.lots:
+            by_asset.setdefault(lot.asset, []).append(lot)
+        for asset, changes in by_asset.items():
+            updated = apply_lot_changes(lots.get(asset, ()), changes)
+            if updated:
+                lots[asset] = updated
+            else:
+                lots.pop(asset, None)
+
+    holds = state.holds
+    if event.holds_opened or event.holds_closed:
+        holds = dict(holds)
+        for hold_id in event.holds_closed:
+            del holds[hold_id]
+        for hold in event.holds_opened:
+            holds[hold.hold_id] = hold
+
+    reversibles = state.reversibles
+    if event.reversibles or event.forgotten_reversibles:
+        reversibles = dict(reversibles)
+        for request_id in event.forgotten_reversibles:
+            del reversibles[request_id]
+        for reversible in event.reversibles:
+            if request.operation is not Operation.REVERSE:
+                # A new record goes last even if an expired one had the same id.
+                reversibles.pop(reversible.request_id, None)
+            reversibles[reversible.request_id] = reversible
+
+    receipts = dict(state.receipts)
+    for request_id in event.forgotten_request_ids:
+        del receipts[request_id]
+    receipts.pop(request.request_id, None)
+    receipts[request.request_id] = Receipt(
+        request.request_id,
+        event.content_hash,
+        event.sequence,
+        request.operation,
+        max(event.processed_at_ms, request.requested_at_ms),
+    )
+
+    return AccountState(
+        program=state.program,
+        account_id=state.account_id,
+        sequence=event.sequence,
+        clock_ms=event.processed_at_ms,
+        balances=balances,
+        lots=lots,
+        holds=holds,
+        receipts=receipts,
+        reversibles=reversibles,
+    )

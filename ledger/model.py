@@ -1,0 +1,198 @@
+"""The ledger's plain data: requests in, events out, account state in between.
+
+Every type is a frozen, slotted dataclass or an enum, so values can be shared between the old
+and the new state without copying. Containers inside `AccountState` are dicts and tuples that
+are never mutated after construction: `decide` and `evolve` build new ones (copy on write).
+
+Amounts are Python ints in minor units of their asset, kept inside the signed 64-bit range of
+the Avro `long` they travel as. Times are epoch milliseconds (`*_ms`). There are no floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ledger.reasons import Reason
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+
+class Operation(StrEnum):
+    """What a request asks for. Semantics: docs/domain.md and ledger/decide.py."""
+
+    ACCRUE = "ACCRUE"
+    REDEEM = "REDEEM"
+    HOLD = "HOLD"
+    CAPTURE = "CAPTURE"
+    RELEASE = "RELEASE"
+    REVERSE = "REVERSE"
+    ADJUST = "ADJUST"
+    TRANSFER = "TRANSFER"
+    TRANSFER_CREDIT = "TRANSFER_CREDIT"
+    TRANSFER_REFUND = "TRANSFER_REFUND"
+    EXPIRE = "EXPIRE"
+    HOLD_TIMEOUT = "HOLD_TIMEOUT"
+    # What an older reader decodes a newer writer's operation as; always rejected.
+    UNKNOWN = "UNKNOWN"
+
+
+SYSTEM_OPERATIONS = frozenset(
+    {
+        Operation.TRANSFER_CREDIT,
+        Operation.TRANSFER_REFUND,
+        Operation.EXPIRE,
+        Operation.HOLD_TIMEOUT,
+    }
+)
+"""Operations only the ledger itself generates (timers and transfer legs)."""
+
+RESERVED_ID_PREFIXES = ("expire:", "hold-timeout:", "credit:", "refund:")
+"""request_id prefixes of system requests; a client request using one is rejected."""
+
+
+class Status(StrEnum):
+    APPLIED = "APPLIED"
+    REJECTED = "REJECTED"
+    DUPLICATE = "DUPLICATE"
+
+
+@dataclass(frozen=True, slots=True)
+class CarriedLot:
+    """A slice of value moved by a transfer leg, keeping its original expiry."""
+
+    amount: int
+    expires_at_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    request_id: str
+    program: str
+    account_id: str
+    operation: Operation
+    asset: str
+    amount: int = 0
+    reference: str | None = None
+    counterparty_account_id: str | None = None
+    expires_at_ms: int | None = None
+    reason: str | None = None
+    requested_at_ms: int = 0
+    principal: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    carried_lots: tuple[CarriedLot, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One double-entry line: `account` is a customer account id or an `@system` account."""
+
+    account: str
+    asset: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """Value of one asset credited together with one expiry (None = never expires).
+
+    `amount` is what is neither spent nor reserved by a hold. Lot ids are deterministic:
+    the sequence of the creating event, plus `.n` when one event creates several lots.
+    """
+
+    lot_id: str
+    asset: str
+    amount: int
+    expires_at_ms: int | None
+    created_sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An open reservation. `portions` are the lot slices it took, in capture order."""
+
+    hold_id: str
+    asset: str
+    amount: int
+    expires_at_ms: int
+    portions: tuple[Lot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    asset: str
+    available: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Idempotency memory of an applied request."""
+
+    request_id: str
+    content_hash: str
+    sequence: int
+    operation: Operation
+    remembered_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reversible:
+    """An ACCRUE, REDEEM or CAPTURE that REVERSE can still undo."""
+
+    request_id: str
+    operation: Operation
+    asset: str
+    amount: int
+    reversed_amount: int
+    lot_id: str | None
+    recorded_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """One account. `lots` maps asset -> lots in spending order (see ledger/lots.py).
+
+    `receipts` and `reversibles` keep insertion order (oldest first), which is what makes
+    pruning them cheap and deterministic.
+    """
+
+    program: str
+    account_id: str
+    sequence: int = 0
+    clock_ms: int = 0
+    balances: dict[str, Balance] = field(default_factory=dict)
+    lots: dict[str, tuple[Lot, ...]] = field(default_factory=dict)
+    holds: dict[str, Hold] = field(default_factory=dict)
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    reversibles: dict[str, Reversible] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """The outcome of one request against one account.
+
+    For APPLIED events the change fields are the complete delta from the previous state, so
+    `evolve` needs nothing else. REJECTED and DUPLICATE events carry the unchanged sequence
+    and no changes.
+    """
+
+    event_id: str
+    program: str
+    account_id: str
+    sequence: int
+    status: Status
+    reason: Reason | None
+    original_sequence: int | None
+    processed_at_ms: int
+    content_hash: str
+    request: Request
+    postings: tuple[Posting, ...] = ()
+    balances: tuple[Balance, ...] = ()
+    lots: tuple[Lot, ...] = ()
+    holds_opened: tuple[Hold, ...] = ()
+    holds_closed: tuple[str, ...] = ()
+    reversibles: tuple[Reversible, ...] = ()
+    forgotten_request_ids: tuple[str, ...] = ()
+    forgotten_reversibles: tuple[str, ...] = ()

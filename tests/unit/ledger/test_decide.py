@@ -1,0 +1,98 @@
+"""Behaviour the scenario tables cannot show: emitted legs, event shapes, clock, ids."""
+
+from __future__ import annotations
+
+from ledger.decide import decide
+from ledger.evolve import evolve
+from ledger.model import AccountState, CarriedLot, Operation, Request, Status
+from ledger.programs import Programs
+from ledger.timers import due_timers, next_due_ms
+
+DAY = 86_400_000
+
+
+def _request(request_id: str, operation: Operation, amount: int = 0, **extra: object) -> Request:
+    fields: dict[str, object] = {"requested_at_ms": 0, **extra}
+    return Request(request_id, "acme", "alice", operation, "points", amount, **fields)  # type: ignore[arg-type]
+
+
+def test_transfer_emits_a_credit_leg_with_the_expiries(programs: Programs) -> None:
+    state = decide(None, _request("a1", Operation.ACCRUE, 10, expires_at_ms=DAY), 0, programs)
+    state2 = decide(state.state, _request("a2", Operation.ACCRUE, 10), 0, programs).state
+    decision = decide(
+        state2, _request("t1", Operation.TRANSFER, 15, counterparty_account_id="bob"), 0, programs
+    )
+    (credit,) = decision.emitted
+    assert credit.request_id == "credit:alice:t1"
+    assert credit.account_id == "bob" and credit.operation is Operation.TRANSFER_CREDIT
+    assert credit.carried_lots == (CarriedLot(10, DAY), CarriedLot(5, 365 * DAY))
+    assert credit.reference == "t1" and credit.counterparty_account_id == "alice"
+
+
+def test_a_rejected_credit_leg_emits_a_refund_but_a_stale_one_does_not(
+    programs: Programs,
+) -> None:
+    credit = Request(
+        "credit:alice:t1",
+        "acme",
+        "bob",
+        Operation.TRANSFER_CREDIT,
+        "cashback_xyz",
+        5,
+        reference="t1",
+        counterparty_account_id="alice",
+        requested_at_ms=0,
+        carried_lots=(CarriedLot(5, None),),
+    )
+    decision = decide(None, credit, 0, programs)
+    assert decision.event.reason == "asset_unknown"
+    (refund,) = decision.emitted
+    assert (refund.request_id, refund.account_id) == ("refund:bob:t1", "alice")
+    assert refund.operation is Operation.TRANSFER_REFUND
+    stale = decide(None, credit, 2 * DAY, programs)
+    assert stale.event.reason == "stale_request" and stale.emitted == ()
+
+
+def test_events_carry_sequence_postings_and_balances(programs: Programs) -> None:
+    first = decide(None, _request("a1", Operation.ACCRUE, 10), 5, programs)
+    event = first.event
+    assert (event.status, event.sequence, event.event_id) == (Status.APPLIED, 1, "acme:alice:1")
+    assert sum(posting.amount for posting in event.postings) == 0
+    assert event.balances[0].available == 10
+    rejected = decide(first.state, _request("r1", Operation.REDEEM, 11), 6, programs)
+    assert rejected.event.sequence == 1 and rejected.state is first.state
+    assert rejected.event.event_id == "acme:alice:1:REJECTED:r1"
+    duplicate = decide(first.state, _request("a1", Operation.ACCRUE, 10), 7, programs)
+    assert duplicate.event.status is Status.DUPLICATE
+    assert duplicate.event.original_sequence == 1
+
+
+def test_the_account_clock_never_runs_backwards(programs: Programs) -> None:
+    first = decide(None, _request("a1", Operation.ACCRUE, 10), 1_000, programs)
+    second = decide(first.state, _request("a2", Operation.ACCRUE, 10), 500, programs)
+    assert second.event.processed_at_ms == 1_000
+    assert second.state.clock_ms == 1_000
+
+
+def test_new_account_rejection_returns_an_empty_state(programs: Programs) -> None:
+    decision = decide(None, _request("r1", Operation.REDEEM, 1), 0, programs)
+    assert decision.state == AccountState("acme", "alice")
+    assert evolve(None, decision.event) == decision.state
+
+
+def test_forgotten_ids_are_listed_in_the_event(programs: Programs) -> None:
+    state = decide(None, _request("a1", Operation.ACCRUE, 10), 0, programs).state
+    later = _request("a2", Operation.ACCRUE, 10, requested_at_ms=2 * DAY)
+    event = decide(state, later, 2 * DAY, programs).event
+    assert event.forgotten_request_ids == ("a1",)
+
+
+def test_timers_are_deterministic_and_next_due_is_reported(programs: Programs) -> None:
+    state = decide(None, _request("a1", Operation.ACCRUE, 10, expires_at_ms=100), 0, programs)
+    held = decide(state.state, _request("h1", Operation.HOLD, 3, expires_at_ms=50), 0, programs)
+    assert next_due_ms(held.state) == 50
+    assert due_timers(held.state, 49, programs) == []
+    timers = due_timers(held.state, 100, programs)
+    assert [timer.request_id for timer in timers] == ["expire:1", "hold-timeout:h1"]
+    assert timers == due_timers(held.state, 100, programs)
+    assert next_due_ms(AccountState("acme", "nobody")) is None

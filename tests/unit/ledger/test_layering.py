@@ -1,0 +1,26 @@
+"""ledger/ is floor 1: it imports the standard library and itself, nothing else."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+LEDGER = Path(__file__).resolve().parents[3] / "ledger"
+
+
+def test_ledger_imports_only_stdlib_and_itself() -> None:
+    offenders = []
+    for path in LEDGER.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top != "ledger" and top not in sys.stdlib_module_names:
+                    offenders.append(f"{path.name}: {name}")
+    assert offenders == []
