@@ -1,0 +1,386 @@
+"""Avro wire codec: records <-> framed Avro bytes, in either of the two framings Kafka users use.
+
+Framings (see schemas/framing.py for the bytes)
+------------------------------------------------
+- **Avro single-object encoding** (Avro spec): ``C3 01``, then the writer schema's CRC-64-AVRO
+  (Rabin) fingerprint of its Parsing Canonical Form as 8 bytes little-endian, then the Avro
+  binary body. No service is needed: the fingerprint is looked up in the `SchemaCatalogue`,
+  which holds the current ``schemas/*.avsc`` and every released version under
+  ``schemas/released/<version>/``, so data written by older producers still decodes. This is
+  the default when no schema registry is configured.
+- **Confluent wire format**: ``00``, then the Schema Registry id of the writer schema as
+  4 bytes big-endian, then the Avro binary body. Encoding registers the current schema under
+  the subject ``<topic>-value`` (once per topic, then cached); decoding fetches unknown ids
+  from the registry (once per id, then cached). This is the default when a registry is given.
+
+Detection
+---------
+`AvroCodec.decode` accepts both, whatever the codec's default: the first byte decides
+(``C3`` single-object, ``00`` Confluent; anything else is `UnknownFramingError`), so Java
+and Python producers of either kind can share a topic.
+
+Resolution
+----------
+The writer schema named by the frame is resolved into the reader schema, which is always
+the current contract of the same full name (Avro schema resolution: added fields take
+their defaults, promoted types widen). When the writer *is* the current schema, no
+resolution runs. Every writer is checked against its reader with `schemas.compat` once:
+released ones when the catalogue loads (an incompatible release refuses to load), registry
+ones when their id is first met (SchemaMismatchError), so no body fails half-way through.
+
+Every failure of `decode` is a `CodecError` (schemas/exceptions.py); no fastavro, struct
+or EOF error escapes it. Schemas are parsed once; each call only reads or writes the body.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+from fastavro.types import Schema
+from fastavro.validation import ValidationError, validate
+
+from schemas.compat import check_backward_compatible
+from schemas.exceptions import (
+    MalformedBodyError,
+    SchemaMismatchError,
+    TruncatedMessage,
+    UnencodableRecordError,
+    UnknownFingerprintError,
+    UnknownSchemaIdError,
+    UnknownSchemaNameError,
+)
+from schemas.framing import Framing, confluent_header, read_header, single_object_header
+from schemas.registry import ConfluentSchemaRegistry, SchemaRegistry
+
+SCHEMAS_DIRECTORY = Path(__file__).parent
+RELEASED_DIRECTORY_NAME = "released"
+CURRENT_RELEASE = "current"
+# Registry ids a decoder remembers; a deployment has a handful per topic, so reaching the
+# bound means something is wrong, and decoding then still works, only uncached.
+REGISTRY_SCHEMAS_CACHED_MAX = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSchema:
+    """One Avro record schema of the contract, parsed once."""
+
+    full_name: str  # namespace.name, e.g. rewards.ledger.LedgerEvent
+    text: str  # the JSON as written in the .avsc file; registered verbatim with a registry
+    parsed: Schema  # fastavro-parsed form, shared by every read and write
+    fingerprint: int  # CRC-64-AVRO of the Parsing Canonical Form, as an unsigned integer
+    release: str  # "current", or the released version directory, e.g. "v1"
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedMessage:
+    """A decoded record and where it came from."""
+
+    schema_name: str  # full name of the record, e.g. rewards.ledger.LedgerEvent
+    record: dict[str, Any]  # shaped by the current (reader) schema
+    framing: Framing
+    writer_fingerprint: int  # CRC-64-AVRO of the writer schema, whatever the framing
+    writer_schema_id: int | None = None  # registry id, for Confluent frames only
+
+
+def crc64_avro_fingerprint(schema: Any) -> int:
+    """CRC-64-AVRO (Rabin) fingerprint of a schema's Parsing Canonical Form.
+
+    fastavro returns the 8 bytes in the order single-object encoding writes them (little
+    endian, as Java does); read as an unsigned little-endian integer they give the Rabin value
+    the Avro spec defines.
+    """
+    canonical_form = to_parsing_canonical_form(schema)
+    return int.from_bytes(bytes.fromhex(fingerprint(canonical_form, "CRC-64-AVRO")), "little")
+
+
+def contract_from_text(text: str, release: str = CURRENT_RELEASE) -> ContractSchema:
+    """Parse one .avsc document; the top level must be a named record."""
+    parsed = parse_schema(json.loads(text))
+    if not isinstance(parsed, dict) or parsed.get("type") != "record":
+        raise ValueError(f"a contract schema must be a record at top level, got {text[:80]!r}")
+    return ContractSchema(
+        full_name=parsed["name"],
+        text=text,
+        parsed=parsed,
+        fingerprint=crc64_avro_fingerprint(parsed),
+        release=release,
+    )
+
+
+class SchemaCatalogue:
+    """Current contract schemas by full name, and every known writer schema by fingerprint."""
+
+    def __init__(
+        self, current: Iterable[ContractSchema], released: Iterable[ContractSchema] = ()
+    ) -> None:
+        self._current: dict[str, ContractSchema] = {}
+        for contract in current:
+            if contract.full_name in self._current:
+                raise ValueError(f"{contract.full_name} is defined by two current schemas")
+            self._current[contract.full_name] = contract
+        self._writers = {contract.fingerprint: contract for contract in self._current.values()}
+        for contract in released:
+            self._add_released_writer(contract)
+
+    @classmethod
+    def load(cls, directory: Path = SCHEMAS_DIRECTORY) -> "SchemaCatalogue":
+        """Load ``directory/*.avsc`` as current and ``directory/released/*/*.avsc`` as released."""
+        current = [contract_from_text(path.read_text("utf-8")) for path in _avsc_files(directory)]
+        released = [
+            contract_from_text(path.read_text("utf-8"), release=release_dir.name)
+            for release_dir in sorted((directory / RELEASED_DIRECTORY_NAME).glob("*/"))
+            for path in _avsc_files(release_dir)
+        ]
+        return cls(current, released)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Full names of the current record schemas."""
+        return tuple(self._current)
+
+    @property
+    def writers(self) -> tuple[ContractSchema, ...]:
+        """Every schema a single-object message may have been written with."""
+        return tuple(self._writers.values())
+
+    def current(self, full_name: str) -> ContractSchema:
+        """The current schema of a record; raises UnknownSchemaNameError."""
+        try:
+            return self._current[full_name]
+        except KeyError:
+            raise UnknownSchemaNameError(
+                f"no current schema named {full_name!r}; known: {sorted(self._current)}"
+            ) from None
+
+    def writer(self, fingerprint: int) -> ContractSchema:
+        """The current or released schema with this fingerprint; raises UnknownFingerprintError."""
+        try:
+            return self._writers[fingerprint]
+        except KeyError:
+            raise UnknownFingerprintError(
+                f"no current or released schema has fingerprint {fingerprint:016x}"
+            ) from None
+
+    def _add_released_writer(self, contract: ContractSchema) -> None:
+        if contract.fingerprint in self._writers:
+            return  # unchanged since that release: the same writer schema
+        # A released writer must stay readable by the current reader, or old data on the
+        # topics becomes undecodable: refuse to build rather than fail per message later.
+        reader = self._current.get(contract.full_name)
+        if reader is None:
+            raise ValueError(
+                f"release {contract.release} defines {contract.full_name}, which no current "
+                "schema does: a reader is needed for data already written with it"
+            )
+        problems = check_backward_compatible(reader.parsed, contract.parsed)
+        if problems:
+            raise ValueError(
+                f"current {contract.full_name} cannot read release {contract.release}: "
+                + "; ".join(problems)
+            )
+        self._writers[contract.fingerprint] = contract
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    """How to read one writer's bodies: resolve `writer` into `reader` (None: same schema)."""
+
+    schema_name: str
+    writer: Schema
+    reader: Schema | None
+    writer_fingerprint: int
+
+
+class AvroCodec:
+    """Encodes records to, and decodes them from, both framings; build once, reuse.
+
+    `registry` is the I/O seam for the Confluent format; without one the codec still
+    decodes single-object messages and raises UnknownSchemaIdError for Confluent ones.
+
+    `validate_records` checks every record before writing it: fastavro's writer alone
+    silently truncates 1.5 into a long, writes True as 1 and ignores misspelt optional
+    fields, and on a ledger a wrong type must not become a wrong amount. The check roughly
+    triples the cost of encoding a LedgerEvent; a hot path whose dicts come from typed
+    domain values (schemas.records) may turn it off.
+    """
+
+    def __init__(
+        self,
+        catalogue: SchemaCatalogue | None = None,
+        registry: SchemaRegistry | None = None,
+        *,
+        validate_records: bool = True,
+    ) -> None:
+        self._catalogue = catalogue if catalogue is not None else SchemaCatalogue.load()
+        self._registry = registry
+        self._validate_records = validate_records
+        self._plans_by_fingerprint = {
+            writer.fingerprint: self._plan_for(writer.full_name, writer.parsed)
+            for writer in self._catalogue.writers
+        }
+        self._plans_by_schema_id: dict[int, _ReadPlan] = {}
+        self._schema_ids: dict[tuple[str, str], int] = {}  # (subject, schema name) -> id
+
+    @classmethod
+    def from_registry_url(cls, schema_registry_url: str | None) -> "AvroCodec":
+        """The codec for a deployment: Confluent framing when a registry URL is set."""
+        registry = (
+            ConfluentSchemaRegistry.from_url(schema_registry_url) if schema_registry_url else None
+        )
+        return cls(SchemaCatalogue.load(), registry)
+
+    @property
+    def catalogue(self) -> SchemaCatalogue:
+        return self._catalogue
+
+    @property
+    def default_framing(self) -> Framing:
+        """Confluent when a registry is configured, single-object otherwise."""
+        return Framing.CONFLUENT if self._registry is not None else Framing.SINGLE_OBJECT
+
+    def encode(
+        self,
+        record: Mapping[str, Any],
+        schema_name: str,
+        *,
+        topic: str | None = None,
+        framing: Framing | None = None,
+    ) -> bytes:
+        """Frame `record` written with the current schema `schema_name` (a full name).
+
+        `topic` names the registry subject ``<topic>-value`` and is required for the
+        Confluent framing. Raises UnknownSchemaNameError, UnencodableRecordError, and for
+        the Confluent framing SchemaRegistryUnavailable or SchemaRegistrationRejected.
+        """
+        contract = self._catalogue.current(schema_name)
+        framing = framing or self.default_framing
+        if framing is Framing.SINGLE_OBJECT:
+            header = single_object_header(contract.fingerprint)
+        else:
+            header = confluent_header(self._registered_schema_id(contract, topic))
+        buffer = BytesIO()
+        buffer.write(header)
+        try:
+            if self._validate_records:
+                validate(record, contract.parsed, raise_errors=True)
+            schemaless_writer(
+                buffer, contract.parsed, record, strict_allow_default=self._validate_records
+            )
+        except (ValidationError, ValueError, TypeError, OverflowError) as error:
+            raise UnencodableRecordError(f"record does not fit {schema_name}: {error}") from error
+        return buffer.getvalue()
+
+    def decode(self, data: bytes, expected_schema: str | None = None) -> DecodedMessage:
+        """Detect the framing, find the writer schema, and read the record as the current schema.
+
+        With `expected_schema` (a full name), any other record raises SchemaMismatchError.
+        Raises only CodecError subclasses: TruncatedMessage, UnknownFramingError,
+        UnknownFingerprintError, UnknownSchemaIdError, MalformedBodyError,
+        SchemaMismatchError, SchemaRegistryUnavailable.
+        """
+        header = read_header(data)
+        schema_id: int | None = None
+        if header.framing is Framing.SINGLE_OBJECT:
+            plan = self._plans_by_fingerprint.get(header.writer_key)
+            if plan is None:
+                raise UnknownFingerprintError(
+                    f"no current or released schema has fingerprint {header.writer_key:016x}"
+                )
+        else:
+            schema_id = header.writer_key
+            plan = self._plan_for_schema_id(schema_id)
+        if expected_schema is not None and plan.schema_name != expected_schema:
+            raise SchemaMismatchError(f"expected {expected_schema}, got {plan.schema_name}")
+        body = BytesIO(data)
+        body.seek(header.body_offset)
+        try:
+            record = schemaless_reader(body, plan.writer, plan.reader)
+        except EOFError as error:
+            raise TruncatedMessage(f"{plan.schema_name} body ends before the record") from error
+        # Garbage bodies make fastavro's compiled reader fail in many ways (IndexError for a
+        # bad union or enum index, UnicodeDecodeError, ValueError, MemoryError on absurd
+        # lengths...); none is documented as a closed set, and all mean the same thing here.
+        except Exception as error:
+            raise MalformedBodyError(
+                f"{plan.schema_name} body does not decode: {type(error).__name__}: {error}"
+            ) from error
+        if body.tell() != len(data):
+            raise MalformedBodyError(
+                f"{len(data) - body.tell()} trailing bytes after the {plan.schema_name} body"
+            )
+        return DecodedMessage(
+            schema_name=plan.schema_name,
+            record=record,  # type: ignore[arg-type]  # a record schema always reads a dict
+            framing=header.framing,
+            writer_fingerprint=plan.writer_fingerprint,
+            writer_schema_id=schema_id,
+        )
+
+    def _registered_schema_id(self, contract: ContractSchema, topic: str | None) -> int:
+        if self._registry is None:
+            raise ValueError("the Confluent framing needs a schema registry")
+        if not topic:
+            raise ValueError("the Confluent framing needs the topic (subject <topic>-value)")
+        subject = f"{topic}-value"
+        key = (subject, contract.full_name)
+        schema_id = self._schema_ids.get(key)
+        if schema_id is None:
+            schema_id = self._registry.register(subject, contract.text)
+            self._schema_ids[key] = schema_id
+            self._plans_by_schema_id.setdefault(schema_id, self._plan_for_current(contract))
+        return schema_id
+
+    def _plan_for_schema_id(self, schema_id: int) -> _ReadPlan:
+        plan = self._plans_by_schema_id.get(schema_id)
+        if plan is not None:
+            return plan
+        if self._registry is None:
+            raise UnknownSchemaIdError(
+                f"Confluent frame with schema id {schema_id}, but no schema registry is configured"
+            )
+        plan = self._plan_for_registry_schema(schema_id, self._registry.schema_text(schema_id))
+        if len(self._plans_by_schema_id) < REGISTRY_SCHEMAS_CACHED_MAX:
+            self._plans_by_schema_id[schema_id] = plan
+        return plan
+
+    def _plan_for_registry_schema(self, schema_id: int, schema_text: str) -> _ReadPlan:
+        try:
+            writer = parse_schema(json.loads(schema_text))
+        # The registry accepted it, yet fastavro cannot parse it alone: typically a schema
+        # with references to other subjects, which this codec does not follow.
+        except Exception as error:
+            raise SchemaMismatchError(
+                f"registry schema id {schema_id} does not parse as a standalone Avro schema: "
+                f"{error}"
+            ) from error
+        name = writer.get("name") if isinstance(writer, dict) else None
+        if not isinstance(name, str) or name not in self._catalogue.names:
+            raise SchemaMismatchError(
+                f"registry schema id {schema_id} is {name or 'an unnamed schema'}, "
+                f"not one of {sorted(self._catalogue.names)}"
+            )
+        return self._plan_for(name, writer)
+
+    def _plan_for_current(self, contract: ContractSchema) -> _ReadPlan:
+        return _ReadPlan(contract.full_name, contract.parsed, None, contract.fingerprint)
+
+    def _plan_for(self, schema_name: str, writer: Schema) -> _ReadPlan:
+        reader = self._catalogue.current(schema_name)
+        writer_fingerprint = crc64_avro_fingerprint(writer)
+        if writer_fingerprint == reader.fingerprint:
+            return self._plan_for_current(reader)
+        problems = check_backward_compatible(reader.parsed, writer)
+        if problems:
+            raise SchemaMismatchError(
+                f"current {schema_name} cannot read this writer schema: " + "; ".join(problems)
+            )
+        return _ReadPlan(schema_name, writer, reader.parsed, writer_fingerprint)
+
+
+def _avsc_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.avsc"))

@@ -1,0 +1,290 @@
+"""Domain values <-> plain dicts shaped like the .avsc contracts next to this file.
+
+Pure mapping, no encoding: codec.py turns these dicts into bytes with fastavro. Enums travel
+as their symbol strings; optional fields as None; the per-asset dicts of `AccountState`
+travel as arrays (lots flattened across assets, in spending order).
+
+`load_schema(name)` reads `schemas/<name>.avsc` as JSON for callers that need the contract.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ledger.model import (
+    AccountState,
+    Balance,
+    CarriedLot,
+    Hold,
+    LedgerEvent,
+    Lot,
+    Operation,
+    Posting,
+    Receipt,
+    Request,
+    Reversible,
+    Status,
+)
+from ledger.reasons import Reason
+
+SCHEMA_DIR = Path(__file__).resolve().parent
+REQUEST_SCHEMA = "transaction_request"
+EVENT_SCHEMA = "ledger_event"
+STATE_SCHEMA = "account_state"
+
+Record = dict[str, Any]
+
+
+def load_schema(name: str) -> Record:
+    with open(SCHEMA_DIR / f"{name}.avsc", encoding="utf-8") as file:
+        schema: Record = json.load(file)
+    return schema
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+def request_to_record(request: Request) -> Record:
+    return {
+        "request_id": request.request_id,
+        "program": request.program,
+        "account_id": request.account_id,
+        "operation": request.operation.value,
+        "asset": request.asset,
+        "amount": request.amount,
+        "reference": request.reference,
+        "counterparty_account_id": request.counterparty_account_id,
+        "expires_at_ms": request.expires_at_ms,
+        "reason": request.reason,
+        "requested_at_ms": request.requested_at_ms,
+        "principal": request.principal,
+        "metadata": dict(request.metadata),
+        "carried_lots": [
+            {"amount": lot.amount, "expires_at_ms": lot.expires_at_ms}
+            for lot in request.carried_lots
+        ],
+    }
+
+
+def record_to_request(record: Record) -> Request:
+    return Request(
+        request_id=record["request_id"],
+        program=record["program"],
+        account_id=record["account_id"],
+        operation=_operation(record["operation"]),
+        asset=record["asset"],
+        amount=record.get("amount", 0),
+        reference=record.get("reference"),
+        counterparty_account_id=record.get("counterparty_account_id"),
+        expires_at_ms=record.get("expires_at_ms"),
+        reason=record.get("reason"),
+        requested_at_ms=record["requested_at_ms"],
+        principal=record.get("principal"),
+        metadata=dict(record.get("metadata") or {}),
+        carried_lots=tuple(
+            CarriedLot(lot["amount"], lot.get("expires_at_ms"))
+            for lot in record.get("carried_lots") or ()
+        ),
+    )
+
+
+def _operation(symbol: str) -> Operation:
+    # A symbol this version lacks (written by a newer producer) must reach decide() to be
+    # rejected as operation_unknown rather than crash the decoder.
+    try:
+        return Operation(symbol)
+    except ValueError:
+        return Operation.UNKNOWN
+
+
+# --- shared nested records ------------------------------------------------------------------
+
+
+def _lot_to_record(lot: Lot) -> Record:
+    return {
+        "lot_id": lot.lot_id,
+        "asset": lot.asset,
+        "amount": lot.amount,
+        "expires_at_ms": lot.expires_at_ms,
+        "created_sequence": lot.created_sequence,
+    }
+
+
+def _record_to_lot(record: Record) -> Lot:
+    return Lot(
+        record["lot_id"],
+        record["asset"],
+        record["amount"],
+        record.get("expires_at_ms"),
+        record["created_sequence"],
+    )
+
+
+def _hold_to_record(hold: Hold) -> Record:
+    return {
+        "hold_id": hold.hold_id,
+        "asset": hold.asset,
+        "amount": hold.amount,
+        "expires_at_ms": hold.expires_at_ms,
+        "portions": [_lot_to_record(lot) for lot in hold.portions],
+    }
+
+
+def _record_to_hold(record: Record) -> Hold:
+    return Hold(
+        record["hold_id"],
+        record["asset"],
+        record["amount"],
+        record["expires_at_ms"],
+        tuple(_record_to_lot(lot) for lot in record["portions"]),
+    )
+
+
+def _balance_to_record(balance: Balance) -> Record:
+    return {"asset": balance.asset, "available": balance.available, "held": balance.held}
+
+
+def _record_to_balance(record: Record) -> Balance:
+    return Balance(record["asset"], record["available"], record["held"])
+
+
+def _reversible_to_record(reversible: Reversible) -> Record:
+    return {
+        "request_id": reversible.request_id,
+        "operation": reversible.operation.value,
+        "asset": reversible.asset,
+        "amount": reversible.amount,
+        "reversed_amount": reversible.reversed_amount,
+        "lot_id": reversible.lot_id,
+        "recorded_at_ms": reversible.recorded_at_ms,
+    }
+
+
+def _record_to_reversible(record: Record) -> Reversible:
+    return Reversible(
+        record["request_id"],
+        _operation(record["operation"]),
+        record["asset"],
+        record["amount"],
+        record["reversed_amount"],
+        record.get("lot_id"),
+        record["recorded_at_ms"],
+    )
+
+
+def _receipt_to_record(receipt: Receipt) -> Record:
+    return {
+        "request_id": receipt.request_id,
+        "content_hash": receipt.content_hash,
+        "sequence": receipt.sequence,
+        "operation": receipt.operation.value,
+        "remembered_at_ms": receipt.remembered_at_ms,
+    }
+
+
+def _record_to_receipt(record: Record) -> Receipt:
+    return Receipt(
+        record["request_id"],
+        record["content_hash"],
+        record["sequence"],
+        _operation(record["operation"]),
+        record["remembered_at_ms"],
+    )
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def event_to_record(event: LedgerEvent) -> Record:
+    return {
+        "event_id": event.event_id,
+        "program": event.program,
+        "account_id": event.account_id,
+        "sequence": event.sequence,
+        "status": event.status.value,
+        "reason": None if event.reason is None else event.reason.value,
+        "original_sequence": event.original_sequence,
+        "processed_at_ms": event.processed_at_ms,
+        "content_hash": event.content_hash,
+        "request": request_to_record(event.request),
+        "postings": [
+            {"account": posting.account, "asset": posting.asset, "amount": posting.amount}
+            for posting in event.postings
+        ],
+        "balances": [_balance_to_record(balance) for balance in event.balances],
+        "lots": [_lot_to_record(lot) for lot in event.lots],
+        "holds_opened": [_hold_to_record(hold) for hold in event.holds_opened],
+        "holds_closed": list(event.holds_closed),
+        "reversibles": [_reversible_to_record(item) for item in event.reversibles],
+        "forgotten_request_ids": list(event.forgotten_request_ids),
+        "forgotten_reversibles": list(event.forgotten_reversibles),
+    }
+
+
+def record_to_event(record: Record) -> LedgerEvent:
+    reason = record.get("reason")
+    return LedgerEvent(
+        event_id=record["event_id"],
+        program=record["program"],
+        account_id=record["account_id"],
+        sequence=record["sequence"],
+        status=Status(record["status"]),
+        # A code this version lacks comes from a newer ledger: ValueError, never a guess.
+        reason=None if reason is None else Reason(reason),
+        original_sequence=record.get("original_sequence"),
+        processed_at_ms=record["processed_at_ms"],
+        content_hash=record["content_hash"],
+        request=record_to_request(record["request"]),
+        postings=tuple(
+            Posting(posting["account"], posting["asset"], posting["amount"])
+            for posting in record.get("postings") or ()
+        ),
+        balances=tuple(_record_to_balance(item) for item in record.get("balances") or ()),
+        lots=tuple(_record_to_lot(item) for item in record.get("lots") or ()),
+        holds_opened=tuple(_record_to_hold(item) for item in record.get("holds_opened") or ()),
+        holds_closed=tuple(record.get("holds_closed") or ()),
+        reversibles=tuple(_record_to_reversible(item) for item in record.get("reversibles") or ()),
+        forgotten_request_ids=tuple(record.get("forgotten_request_ids") or ()),
+        forgotten_reversibles=tuple(record.get("forgotten_reversibles") or ()),
+    )
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+def state_to_record(state: AccountState) -> Record:
+    return {
+        "program": state.program,
+        "account_id": state.account_id,
+        "sequence": state.sequence,
+        "clock_ms": state.clock_ms,
+        "balances": [_balance_to_record(balance) for balance in state.balances.values()],
+        "lots": [_lot_to_record(lot) for lots in state.lots.values() for lot in lots],
+        "holds": [_hold_to_record(hold) for hold in state.holds.values()],
+        "receipts": [_receipt_to_record(receipt) for receipt in state.receipts.values()],
+        "reversibles": [_reversible_to_record(item) for item in state.reversibles.values()],
+    }
+
+
+def record_to_state(record: Record) -> AccountState:
+    lots: dict[str, list[Lot]] = {}
+    for item in record["lots"]:
+        lot = _record_to_lot(item)
+        lots.setdefault(lot.asset, []).append(lot)
+    holds = (_record_to_hold(item) for item in record["holds"])
+    receipts = (_record_to_receipt(item) for item in record["receipts"])
+    reversibles = (_record_to_reversible(item) for item in record["reversibles"])
+    balances = (_record_to_balance(item) for item in record["balances"])
+    return AccountState(
+        program=record["program"],
+        account_id=record["account_id"],
+        sequence=record["sequence"],
+        clock_ms=record["clock_ms"],
+        balances={balance.asset: balance for balance in balances},
+        lots={asset: tuple(items) for asset, items in lots.items()},
+        holds={hold.hold_id: hold for hold in holds},
+        receipts={receipt.request_id: receipt for receipt in receipts},
+        reversibles={item.request_id: item for item in reversibles},
+    )
