@@ -13,13 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import run, services, topics
+from cli import core, rebuild, run, services, topics
 from cli.devstack import DevstackError
+from ledger.programs import ConfigError
 from ledger.settings import Settings, SettingsError
 from processors.topics import TopicLayoutError
 
-COMMANDS = (services, topics, run)
-EXPECTED_FAILURES = (DevstackError, SettingsError, TopicLayoutError)
+COMMANDS = (services, topics, core, rebuild, run)
+EXPECTED_FAILURES = (DevstackError, SettingsError, TopicLayoutError, ConfigError)
 
 
 def build_parser() -> argparse.ArgumentParser:

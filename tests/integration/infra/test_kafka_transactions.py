@@ -12,7 +12,7 @@ POLL_TIMEOUT_S = 20.0
 
 
 def _transactional_producer(settings: Settings) -> Producer:
-    producer = Producer(settings.kafka_config(**{"transactional.id": f"test-{uuid.uuid4().hex}"}))
+    producer = Producer(settings.kafka_config({"transactional.id": f"test-{uuid.uuid4().hex}"}))
     producer.init_transactions(30)
     return producer
 
@@ -20,7 +20,7 @@ def _transactional_producer(settings: Settings) -> Producer:
 def _read_all(settings: Settings, topic: str, isolation: str, expected: int) -> list[Message]:
     consumer = Consumer(
         settings.kafka_config(
-            **{
+            {
                 "group.id": f"test-{uuid.uuid4().hex}",
                 "auto.offset.reset": "earliest",
                 "isolation.level": isolation,
@@ -80,7 +80,7 @@ def test_consumed_offsets_commit_atomically_with_produced_records(topics: Settin
     group = f"test-{uuid.uuid4().hex}"
     consumer = Consumer(
         topics.kafka_config(
-            **{
+            {
                 "group.id": group,
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": "false",
@@ -106,7 +106,7 @@ def test_consumed_offsets_commit_atomically_with_produced_records(topics: Settin
     producer.commit_transaction(30)
     consumer.close()
 
-    probe = Consumer(topics.kafka_config(**{"group.id": group}))
+    probe = Consumer(topics.kafka_config({"group.id": group}))
     committed = probe.committed([TopicPartition(source, 0)], timeout=30)
     probe.close()
     assert committed[0].offset == 10

@@ -39,7 +39,7 @@ def test_kafka_security_settings_pass_through() -> None:
     settings = Settings.from_env(
         {"KAFKA_CONFIG_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_CONFIG_SASL_MECHANISM": "PLAIN"}
     )
-    config = settings.kafka_config(**{"group.id": "g"})
+    config = settings.kafka_config({"group.id": "g"})
     assert config["security.protocol"] == "SASL_SSL"
     assert config["sasl.mechanism"] == "PLAIN"
     assert config["group.id"] == "g"

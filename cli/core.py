@@ -1,0 +1,95 @@
+"""`ledger core`: run one exactly-once processor of the ledger core in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import replace
+from typing import Any
+
+from ledger.programs import load_programs
+from ledger.settings import Settings
+from processors.core.loop import CoreProcessor
+from processors.core.report import StatusReporter
+from schemas.contracts import WireContracts
+
+STATUS_INTERVAL_S = 10.0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "core",
+        help="apply requests exactly once (consume -> decide -> produce in Kafka transactions)",
+        description=(
+            "Runs one processor of the ledger core. Several processors share the partitions "
+            "of the requests topic through the consumer group; each batch of requests is one "
+            "Kafka transaction holding its journal events, changelog states, forwarded "
+            "requests, dead letters and consumed offsets. Stops cleanly on SIGTERM or Ctrl-C."
+        ),
+    )
+    parser.add_argument(
+        "--instance-id",
+        help="transactional.id suffix and static group member id; must be unique among live "
+        "processors and stable across restarts of the same one "
+        "(env LEDGER_INSTANCE_ID; default: <host>-<pid>)",
+    )
+    parser.add_argument(
+        "--batch-records-max",
+        type=int,
+        help="records per transaction at most (env LEDGER_BATCH_RECORDS_MAX, default 5000)",
+    )
+    parser.add_argument(
+        "--batch-time-max-ms",
+        type=int,
+        help="how long a batch may gather records (env LEDGER_BATCH_TIME_MAX_MS, default 50)",
+    )
+    parser.add_argument(
+        "--programs",
+        help="programs configuration file (env LEDGER_PROGRAMS_CONFIG, "
+        "default config/programs.toml)",
+    )
+    parser.add_argument(
+        "--status-interval",
+        type=float,
+        default=STATUS_INTERVAL_S,
+        help="seconds between status lines (default %(default)s; 0 turns them off)",
+    )
+    parser.set_defaults(handler=_core)
+
+
+def _core(args: argparse.Namespace, settings: Settings) -> int:
+    settings = replace(
+        settings,
+        instance_id=args.instance_id or settings.instance_id,
+        batch_records_max=args.batch_records_max or settings.batch_records_max,
+        batch_time_max_ms=args.batch_time_max_ms or settings.batch_time_max_ms,
+        programs_config=args.programs or settings.programs_config,
+    )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+    processor = CoreProcessor(
+        settings,
+        load_programs(settings.programs_config),
+        WireContracts.for_registry(settings.schema_registry_url),
+        instance_id,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    reporter = StatusReporter(processor, args.status_interval, stop)
+    reporter.start()
+    logging.getLogger("ledger.core").info(
+        "core %s consuming %s as group %s",
+        instance_id,
+        settings.topics.requests,
+        settings.core_group_id,
+    )
+    processor.run(stop)
+    reporter.join()
+    return 0

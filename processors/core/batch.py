@@ -1,0 +1,206 @@
+"""One batch of request records -> the records to write in its transaction. No Kafka here.
+
+`BatchApplier.apply` takes the polled records and the batch's clock, and returns every record
+the transaction must contain, in order:
+
+1. per input record: a journal event (decided), or a forwarded copy (the record arrived on a
+   partition that does not own its account), or a DLQ record (undecodable, key not matching
+   the content, or the decision itself crashed: a poison record never stops the loop);
+   requests a decision emitted for other accounts (transfer legs) follow their event;
+2. timers that came due on the owned partitions, decided like requests (`expire:<lot>`,
+   `hold-timeout:<hold>` ids make them exactly once with the rest of the batch);
+3. the latest `AccountState` of every account the batch touched, once, to its changelog
+   partition.
+
+Because this runs without a broker, unit tests drive it with plain tuples.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ledger.decide import decide
+from ledger.model import Request, Status
+from ledger.programs import Programs
+from ledger.settings import TopicNames
+from ledger.timers import due_timers
+from processors.core.routing import account_key, partition_for
+from processors.core.store import PartitionStore
+from schemas.contracts import WireContracts
+from schemas.exceptions import UndecodableMessage
+
+log = logging.getLogger(__name__)
+
+Headers = list[tuple[str, str | bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    topic: str
+    partition: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers | None = None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    records: list[OutputRecord] = field(default_factory=list)
+    decided: int = 0
+    forwarded: int = 0
+    dead_lettered: int = 0
+    timers_fired: int = 0
+
+
+class DeadLetterReason:
+    UNDECODABLE = "undecodable"
+    KEY_MISMATCH = "key_mismatch"
+    EMPTY_VALUE = "empty_value"
+    PROCESSING_ERROR = "processing_error"
+
+
+class BatchApplier:
+    def __init__(
+        self,
+        topics: TopicNames,
+        partitions: int,
+        programs: Programs,
+        encoder: WireContracts,
+        stores: Mapping[int, PartitionStore],
+    ) -> None:
+        self.topics = topics
+        self.partitions = partitions
+        self.programs = programs
+        self.encoder = encoder
+        self.stores = stores
+
+    def apply(self, records: Sequence[InputRecord], now_ms: int) -> BatchResult:
+        result = BatchResult()
+        for record in records:
+            self._apply_record(record, now_ms, result)
+        for partition, store in self.stores.items():
+            for key in store.pop_due(now_ms):
+                state = store.get(key)
+                if state is None:
+                    continue
+                for timer in due_timers(state, now_ms, self.programs):
+                    if self._decide(partition, key, timer, now_ms, result, None):
+                        result.timers_fired += 1
+        for partition, store in self.stores.items():
+            for key, state in store.touched():
+                result.records.append(
+                    OutputRecord(
+                        self.topics.state_changelog,
+                        partition,
+                        key,
+                        self.encoder.encode_state(state, self.topics.state_changelog),
+                    )
+                )
+        return result
+
+    def _apply_record(self, record: InputRecord, now_ms: int, result: BatchResult) -> None:
+        if not record.value:
+            self._dead_letter(record, DeadLetterReason.EMPTY_VALUE, "no value", result)
+            return
+        try:
+            request = self.encoder.decode_request(record.value)
+        except UndecodableMessage as error:
+            self._dead_letter(record, DeadLetterReason.UNDECODABLE, repr(error), result)
+            return
+        key = account_key(request.program, request.account_id)
+        if record.key is not None and record.key != key:
+            detail = f"record key {record.key!r} but the request is for {key!r}"
+            self._dead_letter(record, DeadLetterReason.KEY_MISMATCH, detail, result)
+            return
+        owner = partition_for(key, self.partitions)
+        if owner != record.partition:
+            result.records.append(
+                OutputRecord(
+                    self.topics.requests,
+                    owner,
+                    key,
+                    record.value,
+                    [("ledger.forwarded-from", f"{record.partition}:{record.offset}".encode())],
+                )
+            )
+            result.forwarded += 1
+            return
+        self._decide(owner, key, request, now_ms, result, record)
+
+    def _decide(
+        self,
+        partition: int,
+        key: bytes,
+        request: Request,
+        now_ms: int,
+        result: BatchResult,
+        source: InputRecord | None,
+    ) -> bool:
+        store = self.stores[partition]
+        try:
+            decision = decide(store.get(key), request, now_ms, self.programs)
+            event_bytes = self.encoder.encode_event(decision.event, self.topics.events)
+            emitted = [
+                (emitted_key, self.encoder.encode_request(emitted_request, self.topics.requests))
+                for emitted_request in decision.emitted
+                for emitted_key in [
+                    account_key(emitted_request.program, emitted_request.account_id)
+                ]
+            ]
+        except Exception as error:  # a bug must cost one request, not the pipeline
+            log.exception("decision failed for %r", request.request_id)
+            if source is not None:
+                self._dead_letter(source, DeadLetterReason.PROCESSING_ERROR, repr(error), result)
+            return False
+        if decision.event.status is Status.APPLIED:
+            store.put(key, decision.state)
+        result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes))
+        for emitted_key, value in emitted:
+            result.records.append(
+                OutputRecord(
+                    self.topics.requests,
+                    partition_for(emitted_key, self.partitions),
+                    emitted_key,
+                    value,
+                )
+            )
+        result.decided += 1
+        return True
+
+    def _dead_letter(
+        self, record: InputRecord, reason: str, detail: str, result: BatchResult
+    ) -> None:
+        log.warning(
+            "dead-lettered %s:%d@%d: %s (%s)",
+            self.topics.requests,
+            record.partition,
+            record.offset,
+            reason,
+            detail,
+        )
+        result.records.append(
+            OutputRecord(
+                self.topics.requests_dlq,
+                0,
+                record.key,
+                record.value,
+                [
+                    ("ledger.dlq.reason", reason.encode()),
+                    ("ledger.dlq.detail", detail.encode()[:1000]),
+                    ("ledger.dlq.topic", self.topics.requests.encode()),
+                    ("ledger.dlq.partition", str(record.partition).encode()),
+                    ("ledger.dlq.offset", str(record.offset).encode()),
+                ],
+            )
+        )
+        result.dead_lettered += 1

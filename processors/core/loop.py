@@ -1,0 +1,343 @@
+"""The exactly-once loop of the ledger core (ARCHITECTURE.md §4), on librdkafka's EOS v2.
+
+One turn of `CoreSession.run_once`:
+
+1. Consume up to `batch_records_max` records within `batch_time_max_ms`. Rebalance callbacks
+   run inside this call only, so they always fall between two transactions: revocation never
+   meets an open transaction, and an assigned partition is restored before its first record.
+2. Apply the batch in memory (`BatchApplier`): decode, route, decide, timers, changelog.
+3. `begin_transaction`, produce every output record (events, forwarded requests, transfer
+   legs, DLQ records, the latest state of each touched account).
+4. `send_offsets_to_transaction` with the next offset of every owned partition and the
+   consumer's group metadata: a zombie whose generation is stale is refused here.
+5. `commit_transaction`; seal the stores (forget their undo).
+
+On an abortable error: abort, roll the stores back, seek each partition back to the batch's
+first offset. On anything else (fatal error, fencing, a commit or abort that fails or times
+out) the session raises `SessionFailed`; `CoreProcessor` tears the producer and consumer
+down and starts a new session, whose partitions are restored from the changelog. The new
+producer reuses the transactional.id, so `init_transactions` finishes or aborts whatever the
+old one left open (librdkafka has no KIP-890 part 2 yet; recreating it is the defence).
+
+Assignment: committed offsets are fetched first (librdkafka asks for *stable* offsets under
+read_committed, so this waits while a previous owner's transaction is still pending), and
+only then is the changelog read, to its end. Every transaction carries offsets for every
+owned partition, even when only timers wrote to it, so that wait covers every changelog
+write.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from ledger.programs import Programs
+from ledger.settings import Settings
+from processors.core.batch import BatchApplier, InputRecord
+from processors.core.changelog import owned, restore_partitions
+from processors.core.store import PartitionStore
+from schemas.contracts import WireContracts
+
+log = logging.getLogger(__name__)
+
+KAFKA_CALL_TIMEOUT_S = 60.0
+RESTORE_TIMEOUT_S = 600.0
+RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+COMMIT_LATENCIES_KEPT = 10_000
+OFFSET_INVALID = -1001
+
+
+class SessionFailed(Exception):
+    """The session cannot go on; a new one (new producer and consumer) must take over."""
+
+
+@dataclass
+class CoreStats:
+    """Counters a benchmark or the status line reads; metrics export builds on them."""
+
+    batches: int = 0
+    records_in: int = 0
+    decided: int = 0
+    forwarded: int = 0
+    dead_lettered: int = 0
+    timers_fired: int = 0
+    aborts: int = 0
+    restarts: int = 0
+    restores: int = 0
+    restore_seconds: float = 0.0
+    commit_latencies_ms: deque[float] = field(
+        default_factory=lambda: deque(maxlen=COMMIT_LATENCIES_KEPT)
+    )
+
+
+Clock = Callable[[], int]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class CoreSession:
+    """One producer + one consumer, from creation to teardown."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        programs: Programs,
+        contracts: WireContracts,
+        instance_id: str,
+        stats: CoreStats,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        self.settings = settings
+        self.topic = settings.topics.requests
+        self.contracts = contracts
+        self.stats = stats
+        self.clock = clock
+        self.stores: dict[int, PartitionStore] = {}
+        self.positions: dict[int, int] = {}
+        self.partitions = _partition_count(settings)
+        self.applier = BatchApplier(
+            settings.topics, self.partitions, programs, contracts, self.stores
+        )
+        self.producer = Producer(
+            settings.kafka_config(
+                {
+                    "transactional.id": f"{settings.core_group_id}.{instance_id}",
+                    "transaction.timeout.ms": settings.transaction_timeout_ms,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 5,
+                    "compression.type": "lz4",
+                    "queue.buffering.max.messages": 1_000_000,
+                    "partitioner": "murmur2_random",
+                }
+            )
+        )
+        self.producer.init_transactions(KAFKA_CALL_TIMEOUT_S)
+        self.consumer = Consumer(
+            settings.kafka_config(
+                {
+                    "group.id": settings.core_group_id,
+                    "group.instance.id": instance_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                    "session.timeout.ms": settings.session_timeout_ms,
+                }
+            )
+        )
+        self.consumer.subscribe(
+            [self.topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+
+    # --- rebalance callbacks (run inside consume(), between transactions) ------------------
+
+    def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
+        if not assigned:
+            return
+        committed = consumer.committed(assigned, timeout=KAFKA_CALL_TIMEOUT_S)
+        stores = owned(tp.partition for tp in assigned)
+        report = restore_partitions(self.settings, self.contracts, stores, RESTORE_TIMEOUT_S)
+        self.stores.update(stores)
+        for tp in committed:
+            self.positions[tp.partition] = tp.offset
+        self.stats.restores += 1
+        self.stats.restore_seconds += report.seconds
+        log.info(
+            "assigned partitions %s: restored %d accounts from %d changelog records in %.2f s",
+            list(report.partitions),
+            report.accounts,
+            report.records,
+            report.seconds,
+        )
+
+    def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            self.stores.pop(tp.partition, None)
+            self.positions.pop(tp.partition, None)
+        if revoked:
+            log.info("revoked partitions %s", sorted(tp.partition for tp in revoked))
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self.run_once()
+
+    def run_once(self) -> None:
+        messages = self.consumer.consume(
+            self.settings.batch_records_max, timeout=self.settings.batch_time_max_ms / 1000
+        )
+        records = self._records(messages)
+        batch_start: dict[int, int] = {}
+        for record in records:
+            batch_start.setdefault(record.partition, record.offset)
+        result = self.applier.apply(records, self.clock())
+        if not records and not result.records:
+            return
+        started = time.perf_counter()
+        try:
+            self.producer.begin_transaction()
+            for out in result.records:
+                self._produce(out.topic, out.partition, out.key, out.value, out.headers)
+            next_positions = dict(self.positions)
+            for record in records:
+                next_positions[record.partition] = record.offset + 1
+            offsets = [
+                TopicPartition(self.topic, partition, offset)
+                for partition, offset in sorted(next_positions.items())
+                if offset >= 0 and partition in self.stores
+            ]
+            if offsets:
+                self.producer.send_offsets_to_transaction(
+                    offsets, self.consumer.consumer_group_metadata(), KAFKA_CALL_TIMEOUT_S
+                )
+            self.producer.commit_transaction(KAFKA_CALL_TIMEOUT_S)
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.txn_requires_abort():
+                self._abort(batch_start, error)
+                return
+            raise SessionFailed(f"transaction failed: {error}") from exc
+        for store in self.stores.values():
+            store.seal()
+        self.positions = next_positions
+        stats = self.stats
+        stats.commit_latencies_ms.append((time.perf_counter() - started) * 1000)
+        stats.batches += 1
+        stats.records_in += len(records)
+        stats.decided += result.decided
+        stats.forwarded += result.forwarded
+        stats.dead_lettered += result.dead_lettered
+        stats.timers_fired += result.timers_fired
+
+    def _records(self, messages: list[Message]) -> list[InputRecord]:
+        records = []
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise SessionFailed(f"consumer failed: {error}")
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", error)
+                continue
+            partition, offset = message.partition(), message.offset()
+            if partition is None or offset is None or partition not in self.stores:
+                continue
+            records.append(InputRecord(partition, offset, message.key(), message.value()))
+        return records
+
+    def _produce(
+        self,
+        topic: str,
+        partition: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[tuple[str, str | bytes | None]] | None,
+    ) -> None:
+        while True:
+            try:
+                if headers:
+                    self.producer.produce(topic, value, key, partition=partition, headers=headers)
+                else:
+                    self.producer.produce(topic, value, key, partition=partition)
+                return
+            except BufferError:
+                # The local queue is full: let librdkafka send, then try again.
+                self.producer.poll(0.05)
+
+    def _abort(self, batch_start: dict[int, int], cause: KafkaError) -> None:
+        log.warning("aborting batch: %s", cause)
+        try:
+            self.producer.abort_transaction(KAFKA_CALL_TIMEOUT_S)
+        except KafkaException as exc:
+            raise SessionFailed(f"abort failed: {exc.args[0]}") from exc
+        for store in self.stores.values():
+            store.rollback()
+        for partition, offset in batch_start.items():
+            if partition in self.stores:
+                self.consumer.seek(TopicPartition(self.topic, partition, offset))
+        self.stats.aborts += 1
+
+    def close(self) -> None:
+        """Leave cleanly: no transaction is open between turns of the loop."""
+        try:
+            self.consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("consumer close: %s", exc)
+        self.producer.flush(10)
+
+    def accounts(self) -> int:
+        return sum(len(store) for store in self.stores.values())
+
+
+class CoreProcessor:
+    """Runs sessions until stopped, replacing a failed session with a new one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        programs: Programs,
+        contracts: WireContracts,
+        instance_id: str,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        self.settings = settings
+        self.programs = programs
+        self.contracts = contracts
+        self.instance_id = instance_id
+        self.clock = clock
+        self.stats = CoreStats()
+        self.session: CoreSession | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                self.session = CoreSession(
+                    self.settings,
+                    self.programs,
+                    self.contracts,
+                    self.instance_id,
+                    self.stats,
+                    self.clock,
+                )
+                self.session.run(stop)
+            except (SessionFailed, KafkaException) as error:
+                self.stats.restarts += 1
+                backoff = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
+                failures += 1
+                log.error("session failed (%s); new session in %.1f s", error, backoff)
+                stop.wait(backoff)
+            finally:
+                if self.session is not None:
+                    self.session.close()
+                    self.session = None
+
+
+def _partition_count(settings: Settings) -> int:
+    """Partitions of the requests topic; journal and changelog must have as many."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(settings.kafka_config())
+    topics = admin.list_topics(timeout=KAFKA_CALL_TIMEOUT_S).topics
+    names = settings.topics
+    counts = {}
+    for name in (names.requests, names.events, names.state_changelog):
+        if name not in topics or topics[name].error is not None:
+            raise SessionFailed(f"topic {name} is missing: run `ledger topics ensure`")
+        counts[name] = len(topics[name].partitions)
+    if len(set(counts.values())) != 1:
+        raise SessionFailed(f"topics disagree on partition counts: {counts}")
+    return counts[names.requests]

@@ -1,0 +1,49 @@
+"""The core applies a 20 000-request workload exactly once, as the independent model predicts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from ledger.settings import Settings
+from schemas.contracts import WireContracts
+from tests.support.kafka_io import produce, read_topic
+from tests.support.processes import LedgerProcess, settings_env
+from tests.support.verify import journal_problems
+from tests.support.workload import generate
+
+SEED = 20261125
+
+
+def test_every_request_has_exactly_one_outcome_matching_the_model(
+    topics: Settings, tmp_path: Path
+) -> None:
+    settings = replace(topics, core_group_id=f"{topics.topic_prefix}core")
+    contracts = WireContracts.for_registry(None)
+    workload = generate(
+        SEED, contracts, settings.topics.requests, settings.partitions, time.time_ns() // 10**6
+    )
+    assert len(workload.items) >= 20_000 and workload.garbage > 0
+
+    core = LedgerProcess(
+        ["core", "--instance-id", "e2e-1", "--status-interval", "2"],
+        settings_env(settings),
+        tmp_path / "core.log",
+    )
+    core.start()
+    try:
+        produce(settings, workload.items)
+        messages = read_topic(settings, settings.topics.events, workload.expected_events)
+        dead = read_topic(settings, settings.topics.requests_dlq, workload.garbage, timeout_s=30)
+    finally:
+        assert core.stop() == 0, core.log()[-3000:]
+
+    events = [contracts.decode_event(m.value() or b"") for m in messages]
+    assert journal_problems(events, workload) == []
+    assert len(dead) == workload.garbage
+    assert {dict(m.headers() or [])["ledger.dlq.reason"] for m in dead} <= {
+        b"undecodable",
+        b"empty_value",
+    }
+    assert "Traceback" not in core.log()

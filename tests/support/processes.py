@@ -1,0 +1,85 @@
+"""Ledger processes as real OS processes, so tests can SIGKILL, SIGSTOP and restart them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        REDIS_URL=settings.redis_url,
+        LEDGER_TOPIC_PREFIX=settings.topic_prefix,
+        LEDGER_REDIS_KEY_PREFIX=settings.redis_key_prefix,
+        LEDGER_PARTITIONS=str(settings.partitions),
+        LEDGER_CORE_GROUP_ID=settings.core_group_id,
+        LEDGER_PROGRAMS_CONFIG=str(ROOT / "config" / "programs.toml"),
+        LEDGER_TRANSACTION_TIMEOUT_MS=str(settings.transaction_timeout_ms),
+        LEDGER_SESSION_TIMEOUT_MS=str(settings.session_timeout_ms),
+        LEDGER_BATCH_RECORDS_MAX=str(settings.batch_records_max),
+        LEDGER_BATCH_TIME_MAX_MS=str(settings.batch_time_max_ms),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class LedgerProcess:
+    """`ledger <args>` in a child process, its output in a log file."""
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    kills: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        assert self.process is None or self.process.poll() is not None
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"--- start {self.starts}: ledger {' '.join(self.args)}\n".encode())
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def signal(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.kills.append(sig.name)
+        if sig in (signal.SIGKILL,):
+            self.process.wait(30)
+
+    def stop(self, timeout_s: float = 60.0) -> int:
+        """SIGTERM and wait: the graceful path. Returns the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGCONT)
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(30)
+            raise
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")

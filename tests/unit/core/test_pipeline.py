@@ -1,0 +1,123 @@
+"""The core's batch logic run in-process, without a broker: a workload goes through
+`BatchApplier` over in-memory partitions and the journal comes out as the model predicts.
+The same checker must also catch a broken journal, so these tests can fail."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+import pytest
+
+from ledger.model import LedgerEvent, Status
+from ledger.programs import load_programs
+from ledger.settings import TopicNames
+from processors.core.batch import BatchApplier, InputRecord, OutputRecord
+from processors.core.store import PartitionStore
+from schemas.contracts import WireContracts
+from tests.support.processes import ROOT
+from tests.support.verify import journal_problems
+from tests.support.workload import Workload, generate
+
+PARTITIONS = 3
+BATCH = 200
+NOW_MS = 1_790_000_000_000
+TOPICS = TopicNames("unit.")
+
+
+def run_in_memory(workload: Workload, contracts: WireContracts) -> dict[str, list[OutputRecord]]:
+    """Feed the requests partitions batch by batch until no partition has anything left."""
+    programs = load_programs(ROOT / "config" / "programs.toml")
+    stores = {p: PartitionStore(p) for p in range(PARTITIONS)}
+    applier = BatchApplier(TOPICS, PARTITIONS, programs, contracts, stores)
+    requests: dict[int, list[InputRecord]] = defaultdict(list)
+    for item in workload.items:
+        log = requests[item.partition]
+        log.append(InputRecord(item.partition, len(log), item.key, item.value))
+    out: dict[str, list[OutputRecord]] = defaultdict(list)
+    positions = dict.fromkeys(range(PARTITIONS), 0)
+    while any(positions[p] < len(requests[p]) for p in range(PARTITIONS)):
+        for partition in range(PARTITIONS):
+            batch = requests[partition][positions[partition] : positions[partition] + BATCH]
+            positions[partition] += len(batch)
+            result = applier.apply(batch, NOW_MS)
+            for store in stores.values():
+                store.seal()
+            for record in result.records:
+                out[record.topic].append(record)
+                if record.topic == TOPICS.requests:
+                    log = requests[record.partition]
+                    log.append(InputRecord(record.partition, len(log), record.key, record.value))
+    return out
+
+
+@pytest.fixture(scope="module")
+def contracts() -> WireContracts:
+    return WireContracts.for_registry(None)
+
+
+@pytest.fixture(scope="module")
+def workload(contracts: WireContracts) -> Workload:
+    return generate(
+        7,
+        contracts,
+        TOPICS.requests,
+        PARTITIONS,
+        NOW_MS,
+        requests=4_000,
+        customers=100,
+        receivers=10,
+        misrouted=5,
+    )
+
+
+@pytest.fixture(scope="module")
+def journal(workload: Workload, contracts: WireContracts) -> list[LedgerEvent]:
+    out = run_in_memory(workload, contracts)
+    assert len(out[TOPICS.requests_dlq]) == workload.garbage
+    return [contracts.decode_event(r.value or b"") for r in out[TOPICS.events]]
+
+
+def test_the_journal_matches_the_model(journal: list[LedgerEvent], workload: Workload) -> None:
+    assert journal_problems(journal, workload) == []
+
+
+def test_a_lost_event_is_caught(journal: list[LedgerEvent], workload: Workload) -> None:
+    victim = next(i for i, e in enumerate(journal) if e.status is Status.APPLIED)
+    problems = journal_problems(journal[:victim] + journal[victim + 1 :], workload)
+    assert any("events in the journal" in p for p in problems)
+
+
+def test_an_event_applied_twice_is_caught(journal: list[LedgerEvent], workload: Workload) -> None:
+    victim = next(i for i, e in enumerate(journal) if e.status is Status.APPLIED)
+    problems = journal_problems(journal[: victim + 1] + journal[victim:], workload)
+    assert any("applied 2 times" in p for p in problems)
+
+
+def test_a_wrong_amount_is_caught(journal: list[LedgerEvent], workload: Workload) -> None:
+    victim = next(
+        i
+        for i, e in enumerate(journal)
+        if e.status is Status.APPLIED and e.request.operation.value == "ACCRUE"
+    )
+    event = journal[victim]
+    doubled = replace(
+        event, postings=tuple(replace(p, amount=p.amount * 2) for p in event.postings)
+    )
+    forged = [*journal[:victim], doubled, *journal[victim + 1 :]]
+    assert journal_problems(forged, workload) != []
+
+
+def test_the_changelog_holds_the_folded_state(workload: Workload, contracts: WireContracts) -> None:
+    out = run_in_memory(workload, contracts)
+    latest = {r.key: contracts.decode_state(r.value or b"") for r in out[TOPICS.state_changelog]}
+    from ledger.evolve import evolve
+    from processors.core.routing import account_key
+
+    folded: dict[bytes, object] = {}
+    for record in out[TOPICS.events]:
+        event = contracts.decode_event(record.value or b"")
+        key = account_key(event.program, event.account_id)
+        if event.status is Status.APPLIED:
+            folded[key] = evolve(folded.get(key), event)  # type: ignore[arg-type]
+    assert latest == folded
