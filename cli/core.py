@@ -11,8 +11,10 @@ import threading
 from dataclasses import replace
 from typing import Any
 
+from cli.logs import configure_logging
 from ledger.programs import load_programs
 from ledger.settings import Settings
+from processors.core import metrics
 from processors.core.loop import CoreProcessor
 from processors.core.report import StatusReporter
 from schemas.contracts import WireContracts
@@ -53,6 +55,12 @@ def register(subparsers: Any) -> None:
         "default config/programs.toml)",
     )
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus /metrics on this port, 0 for none "
+        "(env LEDGER_CORE_METRICS_PORT, default 9101)",
+    )
+    parser.add_argument(
         "--status-interval",
         type=float,
         default=STATUS_INTERVAL_S,
@@ -69,15 +77,17 @@ def _core(args: argparse.Namespace, settings: Settings) -> int:
         batch_time_max_ms=args.batch_time_max_ms or settings.batch_time_max_ms,
         programs_config=args.programs or settings.programs_config,
     )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format)
     instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
     processor = CoreProcessor(
         settings,
         load_programs(settings.programs_config),
         WireContracts.for_registry(settings.schema_registry_url),
         instance_id,
+    )
+    metrics.serve(
+        args.metrics_port if args.metrics_port is not None else settings.core_metrics_port,
+        settings.metrics_host,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

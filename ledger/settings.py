@@ -66,6 +66,29 @@ class Settings:
     instance_id: str | None = None
     transaction_timeout_ms: int = 10000
     session_timeout_ms: int = 10000
+    core_metrics_port: int = 9101
+    log_format: str = "json"
+    # Where every process serves /metrics; 0.0.0.0 inside containers.
+    metrics_host: str = "127.0.0.1"
+    # Read side (processors/readside/): the Faust app id, which is also its consumer group.
+    # Default: "<topic prefix>mirror", so two deployments sharing a broker never collide.
+    mirror_group_id: str | None = None
+    mirror_batch_max: int = 2000
+    mirror_batch_time_max_ms: int = 20
+    mirror_history_max: int = 100
+    mirror_status_ttl_s: int = 7 * 24 * 3600
+    # None: the worker runs headless, without Faust's web server.
+    mirror_web_port: int | None = None
+    audit_interval_s: int = 60
+    audit_sample_accounts: int = 200
+    # The HTTP gateway (`ledger gateway`, gateway/).
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_workers: int = 1
+    gateway_outcome_timeout_ms: int = 5000
+    gateway_rate_per_s: int = 1000
+    gateway_rate_burst: int = 2000
+    gateway_body_bytes_max: int = 1_048_576
     # Extra librdkafka properties (TLS, SASL, ...) passed through verbatim to every client.
     kafka_client_config: Mapping[str, str] = field(default_factory=dict)
     # The local stack launched by `ledger services` (no Docker needed).
@@ -116,6 +139,8 @@ class EnvVar:
     attribute: str
     kind: type
     description: str
+    # Integers below this are refused; 0 is allowed only where it means "off".
+    minimum: int = 1
 
     def parse(self, raw: str) -> object:
         if self.kind is int:
@@ -123,8 +148,8 @@ class EnvVar:
                 value = int(raw)
             except ValueError:
                 raise SettingsError(f"{self.name} must be an integer, got {raw!r}") from None
-            if value <= 0:
-                raise SettingsError(f"{self.name} must be positive, got {value}")
+            if value < self.minimum:
+                raise SettingsError(f"{self.name} must be at least {self.minimum}, got {value}")
             return value
         return raw
 
@@ -163,6 +188,74 @@ ENV_VARS: tuple[EnvVar, ...] = (
         int,
         "a silent processor loses its partitions after this",
     ),
+    EnvVar(
+        "LEDGER_MIRROR_GROUP_ID",
+        "mirror_group_id",
+        str,
+        "Faust app id and consumer group of the read side (default <topic prefix>mirror)",
+    ),
+    EnvVar("LEDGER_MIRROR_BATCH_MAX", "mirror_batch_max", int, "journal events per Redis batch"),
+    EnvVar(
+        "LEDGER_MIRROR_BATCH_TIME_MAX_MS",
+        "mirror_batch_time_max_ms",
+        int,
+        "how long a mirror batch may gather events",
+    ),
+    EnvVar(
+        "LEDGER_MIRROR_HISTORY_MAX", "mirror_history_max", int, "recent events kept per account"
+    ),
+    EnvVar(
+        "LEDGER_MIRROR_STATUS_TTL_S",
+        "mirror_status_ttl_s",
+        int,
+        "how long a request's outcome stays readable in Redis",
+    ),
+    EnvVar(
+        "LEDGER_MIRROR_WEB_PORT",
+        "mirror_web_port",
+        int,
+        "port of the read side's Faust web server (unset: headless)",
+    ),
+    EnvVar("LEDGER_AUDIT_INTERVAL_S", "audit_interval_s", int, "seconds between continuous audits"),
+    EnvVar(
+        "LEDGER_AUDIT_SAMPLE_ACCOUNTS",
+        "audit_sample_accounts",
+        int,
+        "accounts compared between Redis and the journal per audit",
+    ),
+    EnvVar("LEDGER_GATEWAY_HOST", "gateway_host", str, "address the HTTP gateway listens on"),
+    EnvVar("LEDGER_GATEWAY_PORT", "gateway_port", int, "port the HTTP gateway listens on"),
+    EnvVar("LEDGER_GATEWAY_WORKERS", "gateway_workers", int, "gateway worker processes"),
+    EnvVar(
+        "LEDGER_GATEWAY_OUTCOME_TIMEOUT_MS",
+        "gateway_outcome_timeout_ms",
+        int,
+        "how long a write waits for its outcome before answering 202",
+    ),
+    EnvVar(
+        "LEDGER_GATEWAY_RATE_PER_S",
+        "gateway_rate_per_s",
+        int,
+        "default per-key rate limit (token refill per second)",
+    ),
+    EnvVar(
+        "LEDGER_GATEWAY_RATE_BURST", "gateway_rate_burst", int, "default per-key token bucket size"
+    ),
+    EnvVar(
+        "LEDGER_GATEWAY_BODY_BYTES_MAX",
+        "gateway_body_bytes_max",
+        int,
+        "largest request body the gateway accepts (413 beyond)",
+    ),
+    EnvVar(
+        "LEDGER_CORE_METRICS_PORT",
+        "core_metrics_port",
+        int,
+        "port of the core's Prometheus /metrics, 0 for none",
+        minimum=0,
+    ),
+    EnvVar("LEDGER_LOG_FORMAT", "log_format", str, "json (one event per line) or text"),
+    EnvVar("LEDGER_METRICS_HOST", "metrics_host", str, "address /metrics endpoints bind to"),
     EnvVar("LEDGER_DEVSTACK_DIR", "devstack_dir", str, "data, logs and jars of the local stack"),
     EnvVar("LEDGER_KAFKA_VERSION", "kafka_version", str, "Apache Kafka version of the stack"),
     EnvVar("LEDGER_KAFKA_PORT", "kafka_port", int, "local broker's client port"),

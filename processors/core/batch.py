@@ -18,6 +18,7 @@ Because this runs without a broker, unit tests drive it with plain tuples.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -36,12 +37,18 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[str, str | bytes | None]]
 
 
+TRACE_HEADER = "ledger.trace-id"
+"""Set by the gateway (or any producer); the core copies it onto every record a request causes,
+so one id follows a request from the HTTP call through the journal to partners."""
+
+
 @dataclass(frozen=True, slots=True)
 class InputRecord:
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    trace_id: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +60,14 @@ class OutputRecord:
     headers: Headers | None = None
 
 
+Outcome = tuple[str, str, str]
+"""(operation, status, reason or "") of one decision, for metrics."""
+
+
 @dataclass(slots=True)
 class BatchResult:
     records: list[OutputRecord] = field(default_factory=list)
+    outcomes: Counter[Outcome] = field(default_factory=Counter)
     decided: int = 0
     forwarded: int = 0
     dead_lettered: int = 0
@@ -130,7 +142,10 @@ class BatchApplier:
                     owner,
                     key,
                     record.value,
-                    [("ledger.forwarded-from", f"{record.partition}:{record.offset}".encode())],
+                    _with_trace(
+                        [("ledger.forwarded-from", f"{record.partition}:{record.offset}".encode())],
+                        record.trace_id,
+                    ),
                 )
             )
             result.forwarded += 1
@@ -158,13 +173,23 @@ class BatchApplier:
                 ]
             ]
         except Exception as error:  # a bug must cost one request, not the pipeline
-            log.exception("decision failed for %r", request.request_id)
+            log.exception(
+                "decision failed",
+                extra={
+                    "request_id": request.request_id,
+                    "program": request.program,
+                    "account_id": request.account_id,
+                    "partition": partition,
+                },
+            )
             if source is not None:
                 self._dead_letter(source, DeadLetterReason.PROCESSING_ERROR, repr(error), result)
             return False
-        if decision.event.status is Status.APPLIED:
+        event = decision.event
+        if event.status is Status.APPLIED:
             store.put(key, decision.state)
-        result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes))
+        trace = _with_trace(None, source.trace_id) if source is not None else None
+        result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes, trace))
         for emitted_key, value in emitted:
             result.records.append(
                 OutputRecord(
@@ -172,21 +197,33 @@ class BatchApplier:
                     partition_for(emitted_key, self.partitions),
                     emitted_key,
                     value,
+                    trace,
                 )
             )
         result.decided += 1
+        result.outcomes[
+            (
+                request.operation.value,
+                event.status.value,
+                event.reason.value if event.reason else "",
+            )
+        ] += 1
         return True
 
     def _dead_letter(
         self, record: InputRecord, reason: str, detail: str, result: BatchResult
     ) -> None:
         log.warning(
-            "dead-lettered %s:%d@%d: %s (%s)",
-            self.topics.requests,
-            record.partition,
-            record.offset,
+            "dead-lettered %s (%s)",
             reason,
             detail,
+            extra={
+                "topic": self.topics.requests,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+                "trace_id": record.trace_id.decode(errors="replace") if record.trace_id else None,
+            },
         )
         result.records.append(
             OutputRecord(
@@ -204,3 +241,9 @@ class BatchApplier:
             )
         )
         result.dead_lettered += 1
+
+
+def _with_trace(headers: Headers | None, trace_id: bytes | None) -> Headers | None:
+    if trace_id is None:
+        return headers
+    return [*(headers or []), (TRACE_HEADER, trace_id)]

@@ -28,6 +28,7 @@ write.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -40,7 +41,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from ledger.programs import Programs
 from ledger.settings import Settings
-from processors.core.batch import BatchApplier, InputRecord
+from processors.core import metrics
+from processors.core.batch import TRACE_HEADER, BatchApplier, InputRecord
 from processors.core.changelog import owned, restore_partitions
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
@@ -53,6 +55,7 @@ RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 COMMIT_LATENCIES_KEPT = 10_000
 OFFSET_INVALID = -1001
 GC_THRESHOLD_ALLOCATIONS = 50_000
+LAG_INTERVAL_S = 1.0
 
 
 class SessionFailed(Exception):
@@ -104,6 +107,7 @@ class CoreSession:
         self.clock = clock
         self.stores: dict[int, PartitionStore] = {}
         self.positions: dict[int, int] = {}
+        self._lag_observed_at = 0.0
         self.partitions = _partition_count(settings)
         self.applier = BatchApplier(
             settings.topics, self.partitions, programs, contracts, self.stores
@@ -160,6 +164,8 @@ class CoreSession:
         gc.freeze()
         self.stats.restores += 1
         self.stats.restore_seconds += report.seconds
+        metrics.RESTORE_SECONDS.observe(report.seconds)
+        metrics.ACCOUNTS.set(self.accounts())
         log.info(
             "assigned partitions %s: restored %d accounts from %d changelog records in %.2f s",
             list(report.partitions),
@@ -172,6 +178,9 @@ class CoreSession:
         for tp in revoked:
             self.stores.pop(tp.partition, None)
             self.positions.pop(tp.partition, None)
+            with contextlib.suppress(KeyError):  # never observed: nothing to remove
+                metrics.LAG.remove(str(tp.partition))
+        metrics.ACCOUNTS.set(self.accounts())
         if revoked:
             log.info("revoked partitions %s", sorted(tp.partition for tp in revoked))
 
@@ -191,6 +200,7 @@ class CoreSession:
             batch_start.setdefault(record.partition, record.offset)
         result = self.applier.apply(records, self.clock())
         if not records and not result.records:
+            self._observe_lag()
             return
         started = time.perf_counter()
         try:
@@ -219,14 +229,33 @@ class CoreSession:
         for store in self.stores.values():
             store.seal()
         self.positions = next_positions
+        commit_seconds = time.perf_counter() - started
+        metrics.record_batch(result, len(records), commit_seconds)
+        self._observe_lag()
         stats = self.stats
-        stats.commit_latencies_ms.append((time.perf_counter() - started) * 1000)
+        stats.commit_latencies_ms.append(commit_seconds * 1000)
         stats.batches += 1
         stats.records_in += len(records)
         stats.decided += result.decided
         stats.forwarded += result.forwarded
         stats.dead_lettered += result.dead_lettered
         stats.timers_fired += result.timers_fired
+
+    def _observe_lag(self) -> None:
+        """Lag per owned partition from the last fetched high watermark (no broker call)."""
+        now = time.monotonic()
+        if now - self._lag_observed_at < LAG_INTERVAL_S:
+            return
+        self._lag_observed_at = now
+        for partition, position in self.positions.items():
+            if position < 0:
+                continue
+            watermarks = self.consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), cached=True
+            )
+            if watermarks is not None and watermarks[1] >= 0:
+                metrics.LAG.labels(str(partition)).set(max(watermarks[1] - position, 0))
+        metrics.ACCOUNTS.set(self.accounts())
 
     def _records(self, messages: list[Message]) -> list[InputRecord]:
         records = []
@@ -241,7 +270,9 @@ class CoreSession:
             partition, offset = message.partition(), message.offset()
             if partition is None or offset is None or partition not in self.stores:
                 continue
-            records.append(InputRecord(partition, offset, message.key(), message.value()))
+            records.append(
+                InputRecord(partition, offset, message.key(), message.value(), _trace_id(message))
+            )
         return records
 
     def _produce(
@@ -275,6 +306,7 @@ class CoreSession:
             if partition in self.stores:
                 self.consumer.seek(TopicPartition(self.topic, partition, offset))
         self.stats.aborts += 1
+        metrics.ABORTS.inc()
 
     def close(self) -> None:
         """Leave cleanly: no transaction is open between turns of the loop."""
@@ -325,6 +357,7 @@ class CoreProcessor:
                 self.session.run(stop)
             except (SessionFailed, KafkaException) as error:
                 self.stats.restarts += 1
+                metrics.RESTARTS.inc()
                 backoff = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
                 failures += 1
                 log.error("session failed (%s); new session in %.1f s", error, backoff)
@@ -333,6 +366,17 @@ class CoreProcessor:
                 if self.session is not None:
                     self.session.close()
                     self.session = None
+
+
+def _trace_id(message: Message) -> bytes | None:
+    headers = message.headers()
+    if not headers:
+        return None
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    for name, value in pairs:
+        if name == TRACE_HEADER and isinstance(value, bytes):
+            return value
+    return None
 
 
 def _partition_count(settings: Settings) -> int:

@@ -31,14 +31,24 @@ class StatusReporter(threading.Thread):
             latencies = list(stats.commit_latencies_ms)[-1000:]
             p50 = statistics.median(latencies) if latencies else 0.0
             session = self.processor.session
+            accounts = session.accounts() if session else 0
             log.info(
                 "%.0f records/s, %d batches, commit p50 %.1f ms, %d accounts, "
                 "%d dead letters, %d aborts, %d restarts",
                 rate,
                 stats.batches,
                 p50,
-                session.accounts() if session else 0,
+                accounts,
                 stats.dead_lettered,
                 stats.aborts,
                 stats.restarts,
+                extra={
+                    "records_per_s": round(rate),
+                    "batches": stats.batches,
+                    "commit_p50_ms": round(p50, 1),
+                    "accounts": accounts,
+                    "dead_letters": stats.dead_lettered,
+                    "aborts": stats.aborts,
+                    "restarts": stats.restarts,
+                },
             )

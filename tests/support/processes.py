@@ -28,6 +28,8 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         LEDGER_SESSION_TIMEOUT_MS=str(settings.session_timeout_ms),
         LEDGER_BATCH_RECORDS_MAX=str(settings.batch_records_max),
         LEDGER_BATCH_TIME_MAX_MS=str(settings.batch_time_max_ms),
+        # Many processes share this host in tests: none serves metrics unless a test asks.
+        LEDGER_CORE_METRICS_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import time
+import urllib.request
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.settings import Settings
 from schemas.contracts import WireContracts
@@ -14,6 +19,12 @@ from tests.support.verify import journal_problems
 from tests.support.workload import generate
 
 SEED = 20261125
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def test_every_request_has_exactly_one_outcome_matching_the_model(
@@ -26,8 +37,17 @@ def test_every_request_has_exactly_one_outcome_matching_the_model(
     )
     assert len(workload.items) >= 20_000 and workload.garbage > 0
 
+    metrics_port = free_port()
     core = LedgerProcess(
-        ["core", "--instance-id", "e2e-1", "--status-interval", "2"],
+        [
+            "core",
+            "--instance-id",
+            "e2e-1",
+            "--status-interval",
+            "2",
+            "--metrics-port",
+            str(metrics_port),
+        ],
         settings_env(settings),
         tmp_path / "core.log",
     )
@@ -36,6 +56,7 @@ def test_every_request_has_exactly_one_outcome_matching_the_model(
         produce(settings, workload.items)
         messages = read_topic(settings, settings.topics.events, workload.expected_events)
         dead = read_topic(settings, settings.topics.requests_dlq, workload.garbage, timeout_s=30)
+        exposition = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read()
     finally:
         assert core.stop() == 0, core.log()[-3000:]
 
@@ -47,3 +68,18 @@ def test_every_request_has_exactly_one_outcome_matching_the_model(
         b"empty_value",
     }
     assert "Traceback" not in core.log()
+
+    # The core's own metrics agree with its journal.
+    counted = Counter(
+        (e.request.operation.value, e.status.value, e.reason.value if e.reason else "")
+        for e in events
+    )
+    exported = {
+        (s.labels["operation"], s.labels["status"], s.labels["reason"]): s.value
+        for family in text_string_to_metric_families(exposition.decode())
+        if family.name == "ledger_core_requests"
+        for s in family.samples
+        if s.name == "ledger_core_requests_total"
+    }
+    assert exported == counted
+    assert f"ledger_core_dead_letters_total {float(workload.garbage)}" in exposition.decode()
