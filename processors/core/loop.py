@@ -43,7 +43,7 @@ from ledger.programs import Programs
 from ledger.settings import Settings
 from processors.core import metrics
 from processors.core.batch import TRACE_HEADER, BatchApplier, InputRecord
-from processors.core.changelog import owned, restore_partitions
+from processors.core.changelog import ReadTimeout, owned, restore_partitions
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
 
@@ -56,6 +56,7 @@ COMMIT_LATENCIES_KEPT = 10_000
 OFFSET_INVALID = -1001
 GC_THRESHOLD_ALLOCATIONS = 50_000
 LAG_INTERVAL_S = 1.0
+MAX_POLL_INTERVAL_MS = 900_000
 
 
 class SessionFailed(Exception):
@@ -137,6 +138,9 @@ class CoreSession:
                     "isolation.level": "read_committed",
                     "partition.assignment.strategy": "cooperative-sticky",
                     "session.timeout.ms": settings.session_timeout_ms,
+                    # Restoring a large partition happens inside poll (the assignment
+                    # callback); it must not count as a processor that stopped polling.
+                    "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
                 }
             )
         )
@@ -355,7 +359,7 @@ class CoreProcessor:
                     self.clock,
                 )
                 self.session.run(stop)
-            except (SessionFailed, KafkaException) as error:
+            except (SessionFailed, KafkaException, ReadTimeout) as error:
                 self.stats.restarts += 1
                 metrics.RESTARTS.inc()
                 backoff = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
