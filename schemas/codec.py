@@ -45,6 +45,7 @@ from fastavro.types import Schema
 from fastavro.validation import ValidationError, validate
 
 from schemas.compat import check_backward_compatible
+from schemas.compiled import UnsupportedSchema, Writer, compile_writer
 from schemas.exceptions import (
     MalformedBodyError,
     SchemaMismatchError,
@@ -219,6 +220,8 @@ class AvroCodec:
         self._catalogue = catalogue if catalogue is not None else SchemaCatalogue.load()
         self._registry = registry
         self._validate_records = validate_records
+        # Compiled writers per current schema (None: not compilable, fastavro writes it).
+        self._compiled: dict[str, Writer | None] = {}
         self._plans_by_fingerprint = {
             writer.fingerprint: self._plan_for(writer.full_name, writer.parsed)
             for writer in self._catalogue.writers
@@ -263,6 +266,17 @@ class AvroCodec:
             header = single_object_header(contract.fingerprint)
         else:
             header = confluent_header(self._registered_schema_id(contract, topic))
+        if not self._validate_records:
+            writer = self._compiled_writer(contract)
+            if writer is not None:
+                out = bytearray(header)
+                try:
+                    writer(record, out)
+                except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as error:
+                    raise UnencodableRecordError(
+                        f"record does not fit {schema_name}: {error!r}"
+                    ) from error
+                return bytes(out)
         buffer = BytesIO()
         buffer.write(header)
         try:
@@ -274,6 +288,15 @@ class AvroCodec:
         except (ValidationError, ValueError, TypeError, OverflowError) as error:
             raise UnencodableRecordError(f"record does not fit {schema_name}: {error}") from error
         return buffer.getvalue()
+
+    def _compiled_writer(self, contract: ContractSchema) -> Writer | None:
+        if contract.full_name not in self._compiled:
+            try:
+                writer: Writer | None = compile_writer(json.loads(contract.text))
+            except UnsupportedSchema:
+                writer = None
+            self._compiled[contract.full_name] = writer
+        return self._compiled[contract.full_name]
 
     def decode(self, data: bytes, expected_schema: str | None = None) -> DecodedMessage:
         """Detect the framing, find the writer schema, and read the record as the current schema.
