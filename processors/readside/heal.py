@@ -1,0 +1,62 @@
+"""Self-healing: fill what the live model misses, from the journal, before mirroring on.
+
+Two situations, told apart by the Lua script's answer (processors/readside/script.py):
+
+- NO_MODEL: there is no live generation. Either nothing was ever built, or Redis lost its
+  data (FLUSHALL, a restart without persistence). The mirror's stored offsets are gone with
+  it, so the only sound answer is a full replay into a fresh generation (`rebuild`).
+- GAP: the live generation's stored offset for a partition is behind the batch the mirror
+  holds, and the mirror cannot vouch for the records in between (a replay swapped in a
+  generation that stopped earlier, another worker owned the partition, or a transaction
+  marker sits between). `heal_stretch` reads exactly that stretch of the partition and
+  applies it, after which the batch follows on.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from ledger.settings import Settings
+from processors.readside.journal import read_journal
+from processors.readside.projection import script_argument
+from processors.readside.replay import ReplayReport, replay
+from processors.readside.script import Batch, Mode, SyncApplier
+from schemas.contracts import WireContracts
+
+
+def heal_stretch(
+    settings: Settings,
+    client: redis.Redis,
+    contracts: WireContracts,
+    generation: str,
+    partition: int,
+    stored_offset: int,
+    first_offset: int,
+) -> int:
+    """Apply the committed events of `partition` in (stored_offset, first_offset) to
+    `generation`, and record first_offset - 1 as applied. Returns how many were read.
+
+    Raises JournalReadTimeout, KafkaException, UndecodableMessage, redis errors.
+    """
+    applier = SyncApplier(client, settings)
+    read = 0
+    start = stored_offset + 1
+    if start < first_offset:
+        for batch in read_journal(settings, {partition: start}, stops={partition: first_offset}):
+            arguments = [
+                script_argument(contracts.decode_event(r.value), r.offset) for r in batch.records
+            ]
+            if arguments:
+                applier.apply(
+                    Batch(partition, arguments, batch.records[0].offset, batch.position - 1),
+                    Mode.BUILD,
+                    generation,
+                )
+            read += len(arguments)
+    applier.apply(Batch(partition, [], first_offset, first_offset - 1), Mode.BUILD, generation)
+    return read
+
+
+def rebuild(settings: Settings, client: redis.Redis, contracts: WireContracts) -> ReplayReport:
+    """Replay the whole journal into a fresh generation and swap it in (see replay.py)."""
+    return replay(settings, client, contracts, source="self-heal")

@@ -1,0 +1,78 @@
+"""A journal event as the Lua script wants it: one compact JSON argument per event.
+
+Everything the script only stores (history entry, outcome) is rendered here as finished JSON,
+so the script parses little. Amounts travel as strings: Lua numbers are doubles and would
+round amounts beyond 2^53; Redis parses the strings as exact 64-bit integers.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ledger.model import LedgerEvent, Status
+from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
+from readmodel.keys import CUSTOMERS, BalanceAfter, Outcome, outcome_to_json
+from readmodel.reader import TOTALS_SEPARATOR
+
+
+def event_outcome(event: LedgerEvent) -> Outcome:
+    request = event.request
+    return Outcome(
+        program=event.program,
+        account_id=event.account_id,
+        request_id=request.request_id,
+        status=event.status.value,
+        reason=event.reason.value if event.reason else None,
+        sequence=event.sequence,
+        event_id=event.event_id,
+        operation=request.operation.value,
+        balances=tuple(BalanceAfter(b.asset, b.available, b.held) for b in event.balances),
+        processed_at_ms=event.processed_at_ms,
+        original_sequence=event.original_sequence,
+    )
+
+
+def history_entry(event: LedgerEvent) -> HistoryEntry:
+    request = event.request
+    return HistoryEntry(
+        sequence=event.sequence,
+        event_id=event.event_id,
+        request_id=request.request_id,
+        operation=request.operation.value,
+        status=event.status.value,
+        reason=event.reason.value if event.reason else None,
+        asset=request.asset,
+        amount=request.amount,
+        postings=tuple(PostingView(p.account, p.asset, p.amount) for p in event.postings),
+        processed_at_ms=event.processed_at_ms,
+    )
+
+
+def totals_field(account: str, asset: str) -> str:
+    """System accounts (`@issuance`, ...) have their own field; customers share one."""
+    holder = account if account.startswith("@") else CUSTOMERS
+    return f"{asset}{TOTALS_SEPARATOR}{holder}"
+
+
+def script_argument(event: LedgerEvent, offset: int) -> str:
+    applied = event.status is Status.APPLIED
+    return json.dumps(
+        {
+            "o": offset,
+            "p": event.program,
+            "a": event.account_id,
+            "q": event.request.request_id,
+            "s": event.sequence,
+            "st": event.status.value,
+            "t": str(event.processed_at_ms),
+            "b": [[b.asset, str(b.available), str(b.held)] for b in event.balances]
+            if applied
+            else [],
+            "ps": [[totals_field(p.account, p.asset), str(p.amount)] for p in event.postings]
+            if applied
+            else [],
+            "h": history_entry_to_json(history_entry(event)),
+            "r": outcome_to_json(event_outcome(event)),
+        },
+        separators=(",", ":"),
+    )

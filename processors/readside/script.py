@@ -1,0 +1,118 @@
+"""The apply-events Lua script (lua/apply_events.lua) and the typed view of its answer.
+
+The script is loaded with `register_script`, so it runs by EVALSHA and is re-sent only when
+Redis forgot it (after a restart or SCRIPT FLUSH).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib.resources import files
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from ledger.settings import Settings
+
+SCRIPT_SOURCE = files("processors.readside").joinpath("lua/apply_events.lua").read_text()
+
+
+class ApplyStatus(StrEnum):
+    OK = "OK"
+    NO_MODEL = "NO_MODEL"
+    GAP = "GAP"
+
+
+class Mode(StrEnum):
+    MIRROR = "mirror"  # into the live generation, gap check, publish outcomes
+    BUILD = "build"  # into a named generation (replay, heal): no check, no publishing
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    status: ApplyStatus
+    generation: str
+    stored_offset: int
+    applied: int
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Events of one journal partition, in offset order, ready for the script.
+
+    `first_offset` is the offset of the first event, `last_offset` the last offset consumed
+    (recorded as applied even when it is a transaction marker or when there are no events).
+    """
+
+    partition: int
+    arguments: Sequence[str]
+    first_offset: int
+    last_offset: int
+
+
+def script_args(
+    settings: Settings,
+    batch: Batch,
+    mode: Mode,
+    generation: str = "",
+    vouched_generation: str = "",
+    vouched_offset: int | None = None,
+) -> list[Any]:
+    return [
+        settings.redis_key_prefix,
+        generation,
+        batch.partition,
+        mode.value,
+        vouched_generation,
+        "" if vouched_offset is None else vouched_offset,
+        batch.first_offset,
+        batch.last_offset,
+        settings.mirror_history_max,
+        settings.mirror_status_ttl_s,
+        *batch.arguments,
+    ]
+
+
+def parse_result(raw: Any) -> ApplyResult:
+    status, generation, stored, applied = raw
+    text = [v.decode() if isinstance(v, bytes) else v for v in (status, generation)]
+    return ApplyResult(ApplyStatus(text[0]), str(text[1]), int(stored), int(applied))
+
+
+class SyncApplier:
+    """Runs the script with a blocking client (replay, heal, tests)."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.settings = settings
+        self.script = client.register_script(SCRIPT_SOURCE)
+
+    def apply(self, batch: Batch, mode: Mode, generation: str = "") -> ApplyResult:
+        return parse_result(
+            self.script(args=script_args(self.settings, batch, mode, generation=generation))
+        )
+
+
+class AsyncApplier:
+    """Runs the script with redis.asyncio (the Faust mirror)."""
+
+    def __init__(self, client: redis.asyncio.Redis, settings: Settings) -> None:
+        self.settings = settings
+        self.script = client.register_script(SCRIPT_SOURCE)
+
+    async def apply(
+        self,
+        batch: Batch,
+        vouched_generation: str = "",
+        vouched_offset: int | None = None,
+    ) -> ApplyResult:
+        args = script_args(
+            self.settings,
+            batch,
+            Mode.MIRROR,
+            vouched_generation=vouched_generation,
+            vouched_offset=vouched_offset,
+        )
+        return parse_result(await self.script(args=args))

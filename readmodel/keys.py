@@ -1,0 +1,195 @@
+"""Where the read model lives in Redis: every key name, and the outcome channel's messages.
+
+Every key starts with the deployment's prefix `P` (`LEDGER_REDIS_KEY_PREFIX`, default `rl:`).
+The model itself lives in a *generation* `g`, so that a replay can build a whole new model
+beside the live one and swap it in with one SET (readers never see a half-built model):
+
+    P + "live"                              string  id of the live generation, e.g. "g1732-3f2a"
+    P + g + ":acct:{program}:{account}"     hash    "{asset}.available", "{asset}.held" (ints),
+                                                    "_sequence", "_processed_at_ms"
+    P + g + ":hist:{program}:{account}"     list    newest first, JSON history entries (bounded)
+    P + g + ":req:{program}:{account}:{request_id}"
+                                            string  JSON outcome of the request (expires)
+    P + g + ":totals:{program}"             hash    "{asset}|{@system account}" and
+                                                    "{asset}|customers": sums of postings
+    P + g + ":accounts:{program}"           set     account ids seen in the program
+    P + g + ":programs"                     set     programs seen
+    P + g + ":offsets"                      hash    journal partition -> last offset applied
+    P + g + ":meta"                         hash    who built the generation and when
+    P + "outcomes"                          pub/sub channel of request outcomes (JSON)
+    P + "audit:last"                        string  JSON report of the last audit
+
+Amounts are integers in minor units everywhere (Redis integers, JSON integers), never floats.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+LIVE = "live"
+OUTCOMES = "outcomes"
+AUDIT_LAST = "audit:last"
+SEQUENCE_FIELD = "_sequence"
+PROCESSED_AT_FIELD = "_processed_at_ms"
+CUSTOMERS = "customers"
+"""Totals field suffix summing the postings of customer (non-system) accounts."""
+
+
+class MalformedOutcome(ValueError):
+    """A message on the outcome channel is not an outcome this version understands."""
+
+
+def live_pointer(prefix: str) -> str:
+    return f"{prefix}{LIVE}"
+
+
+def outcome_channel(prefix: str) -> str:
+    """The pub/sub channel the mirror publishes every request outcome on."""
+    return f"{prefix}{OUTCOMES}"
+
+
+def audit_last(prefix: str) -> str:
+    return f"{prefix}{AUDIT_LAST}"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationKeys:
+    """Key names inside one generation of the model."""
+
+    prefix: str
+    generation: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}{self.generation}:"
+
+    def account(self, program: str, account_id: str) -> str:
+        return f"{self.base}acct:{program}:{account_id}"
+
+    def history(self, program: str, account_id: str) -> str:
+        return f"{self.base}hist:{program}:{account_id}"
+
+    def request(self, program: str, account_id: str, request_id: str) -> str:
+        return f"{self.base}req:{program}:{account_id}:{request_id}"
+
+    def totals(self, program: str) -> str:
+        return f"{self.base}totals:{program}"
+
+    def accounts(self, program: str) -> str:
+        return f"{self.base}accounts:{program}"
+
+    @property
+    def programs(self) -> str:
+        return f"{self.base}programs"
+
+    @property
+    def offsets(self) -> str:
+        return f"{self.base}offsets"
+
+    @property
+    def meta(self) -> str:
+        return f"{self.base}meta"
+
+    @property
+    def pattern(self) -> str:
+        """SCAN pattern matching every key of this generation (to delete it)."""
+        return f"{self.base}*"
+
+
+def balance_field(asset: str, part: str) -> str:
+    """`part` is "available" or "held"."""
+    return f"{asset}.{part}"
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceAfter:
+    asset: str
+    available: int
+    held: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to one request; published on the outcome channel and stored per request.
+
+    `status` is APPLIED, REJECTED or DUPLICATE; `reason` a reason code of docs/domain.md when
+    REJECTED. `balances` are the balances after the event for the assets it touched (empty
+    for REJECTED and DUPLICATE: nothing changed). A DUPLICATE names the event that applied
+    the request first in `original_sequence`.
+    """
+
+    program: str
+    account_id: str
+    request_id: str
+    status: str
+    reason: str | None
+    sequence: int
+    event_id: str
+    operation: str
+    balances: tuple[BalanceAfter, ...]
+    processed_at_ms: int
+    original_sequence: int | None = None
+
+
+RequestStatus = Outcome
+"""A request's stored status is exactly the outcome message that was published for it."""
+
+
+def outcome_to_json(outcome: Outcome) -> str:
+    return json.dumps(
+        {
+            "program": outcome.program,
+            "account_id": outcome.account_id,
+            "request_id": outcome.request_id,
+            "status": outcome.status,
+            "reason": outcome.reason,
+            "sequence": outcome.sequence,
+            "event_id": outcome.event_id,
+            "operation": outcome.operation,
+            "balances": [
+                {"asset": b.asset, "available": b.available, "held": b.held}
+                for b in outcome.balances
+            ],
+            "processed_at_ms": outcome.processed_at_ms,
+            "original_sequence": outcome.original_sequence,
+        },
+        separators=(",", ":"),
+    )
+
+
+def parse_outcome(message: str | bytes) -> Outcome:
+    """The `Outcome` in one outcome-channel message (or stored request status).
+
+    Raises `MalformedOutcome` when the message is not JSON of the documented shape.
+    """
+    try:
+        data: Any = json.loads(message)
+        return Outcome(
+            program=str(data["program"]),
+            account_id=str(data["account_id"]),
+            request_id=str(data["request_id"]),
+            status=str(data["status"]),
+            reason=None if data["reason"] is None else str(data["reason"]),
+            sequence=_int(data["sequence"]),
+            event_id=str(data["event_id"]),
+            operation=str(data["operation"]),
+            balances=tuple(
+                BalanceAfter(str(b["asset"]), _int(b["available"]), _int(b["held"]))
+                for b in data["balances"]
+            ),
+            processed_at_ms=_int(data["processed_at_ms"]),
+            original_sequence=(
+                None if data.get("original_sequence") is None else _int(data["original_sequence"])
+            ),
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise MalformedOutcome(f"not an outcome message: {error!r}") from error
+
+
+def _int(value: Any) -> int:
+    # bool is an int subclass and a float would hide a rounding: both are malformed here.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value

@@ -1,0 +1,245 @@
+"""The read API over the Redis model: balances, history, request status, program totals.
+
+`ReadModel` (redis.asyncio) is what the gateway uses; `SyncReadModel` (redis.Redis) serves
+the command line and tests. Both read the live generation (see readmodel/keys.py): they GET
+the live pointer, read the generation's keys, and read the pointer again in the same
+pipeline; if a replay swapped generations in between, they read again, so an answer never
+mixes two generations. An empty model (never built, or Redis lost its data and the mirror is
+rebuilding it) answers with empty results, never an error.
+
+Errors: only the redis client's own (`redis.exceptions.ConnectionError`, `TimeoutError`).
+A malformed stored value is a bug in the writer and raises ValueError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from readmodel.history import HistoryEntry, parse_history_entry
+from readmodel.keys import (
+    CUSTOMERS,
+    PROCESSED_AT_FIELD,
+    SEQUENCE_FIELD,
+    GenerationKeys,
+    RequestStatus,
+    live_pointer,
+    parse_outcome,
+)
+
+READ_ATTEMPTS_MAX = 5
+"""Generation swaps are rare (one per replay): a read retried this often is a bug."""
+
+TOTALS_SEPARATOR = "|"
+"""Totals hash fields are `{asset}|{account}` (asset names may contain dots)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceView:
+    asset: str
+    available: int
+    held: int
+    sequence: int
+    """The account's sequence after the last applied event (the same for every asset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramTotals:
+    """Per program and asset, derived from postings against the program's system accounts.
+
+    issued = accrued net of reversed accruals (-@issuance); redeemed = spent net of reversals
+    (@redemptions); expired (@expired); adjusted = net operator corrections (-@adjustments);
+    outstanding = what customers hold: available + held + in transit. By the trial balance,
+    outstanding == issued - redeemed - expired + adjusted.
+    """
+
+    asset: str
+    issued: int
+    redeemed: int
+    expired: int
+    adjusted: int
+    outstanding: int
+    held: int
+    in_transit: int
+
+
+class ModelChangedTooOften(RuntimeError):
+    """The live generation kept changing under a read (READ_ATTEMPTS_MAX times)."""
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def parse_balances(raw: Mapping[Any, Any]) -> list[BalanceView]:
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    sequence = int(fields.get(SEQUENCE_FIELD, "0"))
+    assets: dict[str, dict[str, int]] = {}
+    for name, value in fields.items():
+        if name.startswith("_"):
+            continue
+        asset, part = name.rsplit(".", 1)
+        assets.setdefault(asset, {})[part] = int(value)
+    return [
+        BalanceView(asset, parts.get("available", 0), parts.get("held", 0), sequence)
+        for asset, parts in sorted(assets.items())
+    ]
+
+
+def parse_totals(raw: Mapping[Any, Any]) -> dict[str, ProgramTotals]:
+    sums: dict[str, dict[str, int]] = {}
+    for name, value in raw.items():
+        asset, account = _text(name).rsplit(TOTALS_SEPARATOR, 1)
+        sums.setdefault(asset, {})[account] = int(_text(value))
+    totals = {}
+    for asset, by_account in sorted(sums.items()):
+        held = by_account.get("@holds", 0)
+        in_transit = by_account.get("@transit", 0)
+        totals[asset] = ProgramTotals(
+            asset=asset,
+            issued=-by_account.get("@issuance", 0),
+            redeemed=by_account.get("@redemptions", 0),
+            expired=by_account.get("@expired", 0),
+            adjusted=-by_account.get("@adjustments", 0),
+            outstanding=by_account.get(CUSTOMERS, 0) + held + in_transit,
+            held=held,
+            in_transit=in_transit,
+        )
+    return totals
+
+
+def parse_history(raw: list[Any], before_sequence: int | None, limit: int) -> list[HistoryEntry]:
+    entries = (parse_history_entry(item) for item in raw)
+    if before_sequence is not None:
+        entries = (e for e in entries if e.sequence < before_sequence)
+    return [e for _, e in zip(range(limit), entries, strict=False)]
+
+
+def processed_at_ms(raw: Mapping[Any, Any]) -> int | None:
+    fields = {_text(k): _text(v) for k, v in raw.items()}
+    value = fields.get(PROCESSED_AT_FIELD)
+    return None if value is None else int(value)
+
+
+class ReadModel:
+    """Async reads of the live model (redis.asyncio), for the gateway."""
+
+    def __init__(self, redis_client: redis.asyncio.Redis, key_prefix: str) -> None:
+        self.redis = redis_client
+        self.prefix = key_prefix
+
+    async def generation(self) -> str | None:
+        """Id of the live generation, None while no model exists."""
+        value = await self.redis.get(live_pointer(self.prefix))
+        return None if value is None else _text(value)
+
+    async def balances(self, program: str, account_id: str) -> list[BalanceView]:
+        """Balances per asset, sorted by asset; [] for an account the model has never seen."""
+        raw = await self._read(lambda keys, pipe: pipe.hgetall(keys.account(program, account_id)))
+        return parse_balances(raw or {})
+
+    async def history(
+        self, program: str, account_id: str, limit: int, before_sequence: int | None = None
+    ) -> list[HistoryEntry]:
+        """At most `limit` recent events, newest first; `before_sequence` pages backwards.
+
+        Only the bounded recent history lives in Redis (LEDGER_MIRROR_HISTORY_MAX entries);
+        older events are in the journal.
+        """
+        raw = await self._read(
+            lambda keys, pipe: pipe.lrange(keys.history(program, account_id), 0, -1)
+        )
+        return parse_history(raw or [], before_sequence, limit)
+
+    async def request_status(
+        self, program: str, account_id: str, request_id: str
+    ) -> RequestStatus | None:
+        """The outcome of a request, None when unknown (not processed yet, or expired)."""
+        raw = await self._read(
+            lambda keys, pipe: pipe.get(keys.request(program, account_id, request_id))
+        )
+        return None if raw is None else parse_outcome(raw)
+
+    async def totals(self, program: str) -> dict[str, ProgramTotals]:
+        """Totals per asset of a program; {} for a program without events."""
+        raw = await self._read(lambda keys, pipe: pipe.hgetall(keys.totals(program)))
+        return parse_totals(raw or {})
+
+    async def _read(self, queue: Callable[[GenerationKeys, Any], Any]) -> Any:
+        for _ in range(READ_ATTEMPTS_MAX):
+            generation = await self.generation()
+            if generation is None:
+                return None
+            pipe = self.redis.pipeline(transaction=True)
+            queue(GenerationKeys(self.prefix, generation), pipe)
+            pipe.get(live_pointer(self.prefix))
+            value, still_live = await pipe.execute()
+            if still_live is not None and _text(still_live) == generation:
+                return value
+        raise ModelChangedTooOften(f"{self.prefix}live changed {READ_ATTEMPTS_MAX} times")
+
+
+class SyncReadModel:
+    """The same reads with a blocking client (redis.Redis), for the command line and tests."""
+
+    def __init__(self, redis_client: redis.Redis, key_prefix: str) -> None:
+        self.redis = redis_client
+        self.prefix = key_prefix
+
+    def generation(self) -> str | None:
+        value = self.redis.get(live_pointer(self.prefix))
+        return None if value is None else _text(value)
+
+    def balances(self, program: str, account_id: str) -> list[BalanceView]:
+        raw = self._read(lambda keys, pipe: pipe.hgetall(keys.account(program, account_id)))
+        return parse_balances(raw or {})
+
+    def history(
+        self, program: str, account_id: str, limit: int, before_sequence: int | None = None
+    ) -> list[HistoryEntry]:
+        raw = self._read(lambda keys, pipe: pipe.lrange(keys.history(program, account_id), 0, -1))
+        return parse_history(raw or [], before_sequence, limit)
+
+    def request_status(
+        self, program: str, account_id: str, request_id: str
+    ) -> RequestStatus | None:
+        raw = self._read(lambda keys, pipe: pipe.get(keys.request(program, account_id, request_id)))
+        return None if raw is None else parse_outcome(raw)
+
+    def totals(self, program: str) -> dict[str, ProgramTotals]:
+        raw = self._read(lambda keys, pipe: pipe.hgetall(keys.totals(program)))
+        return parse_totals(raw or {})
+
+    def totals_fields(self, program: str) -> dict[str, int]:
+        """The raw sums of postings behind `totals`: `{asset}|{account}` -> amount."""
+        raw = self._read(lambda keys, pipe: pipe.hgetall(keys.totals(program)))
+        return {_text(k): int(_text(v)) for k, v in (raw or {}).items()}
+
+    def accounts(self, program: str) -> list[str]:
+        raw = self._read(lambda keys, pipe: pipe.smembers(keys.accounts(program)))
+        return sorted(_text(a) for a in raw or ())
+
+    def programs(self) -> list[str]:
+        raw = self._read(lambda keys, pipe: pipe.smembers(keys.programs))
+        return sorted(_text(p) for p in raw or ())
+
+    def offsets(self) -> dict[int, int]:
+        raw = self._read(lambda keys, pipe: pipe.hgetall(keys.offsets))
+        return {int(_text(k)): int(_text(v)) for k, v in (raw or {}).items()}
+
+    def _read(self, queue: Callable[[GenerationKeys, Any], Any]) -> Any:
+        for _ in range(READ_ATTEMPTS_MAX):
+            generation = self.generation()
+            if generation is None:
+                return None
+            pipe = self.redis.pipeline(transaction=True)
+            queue(GenerationKeys(self.prefix, generation), pipe)
+            pipe.get(live_pointer(self.prefix))
+            value, still_live = pipe.execute()
+            if still_live is not None and _text(still_live) == generation:
+                return value
+        raise ModelChangedTooOften(f"{self.prefix}live changed {READ_ATTEMPTS_MAX} times")
