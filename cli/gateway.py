@@ -1,0 +1,66 @@
+"""`ledger gateway`: the HTTP API (FastAPI on uvicorn) in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import replace
+from typing import Any
+
+import uvicorn
+
+from gateway.app import create_app
+from ledger.programs import load_programs
+from ledger.settings import Settings
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "gateway",
+        help="serve the HTTP API (writes to Kafka, reads from Redis) until Ctrl-C",
+        description=(
+            "Serves the HTTP API: OpenAPI at /openapi.json, docs at /docs, /healthz, /readyz, "
+            "/metrics. API keys come from `ledger keys create`. Stops cleanly on SIGTERM."
+        ),
+    )
+    parser.add_argument("--host", help="address to listen on (env LEDGER_GATEWAY_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (env LEDGER_GATEWAY_PORT)")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (env LEDGER_GATEWAY_WORKERS, default 1)"
+    )
+    parser.set_defaults(handler=_gateway)
+
+
+def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+    settings = replace(
+        settings,
+        gateway_host=args.host or settings.gateway_host,
+        gateway_port=args.port or settings.gateway_port,
+        gateway_workers=args.workers or settings.gateway_workers,
+    )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    programs = load_programs(settings.programs_config)  # fail fast on a bad configuration
+    options: dict[str, Any] = {
+        "host": settings.gateway_host,
+        "port": settings.gateway_port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "access_log": False,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+    print(
+        f"gateway listening on http://{settings.gateway_host}:{settings.gateway_port}", flush=True
+    )
+    if settings.gateway_workers > 1:
+        uvicorn.run(
+            "gateway.asgi:app_from_environment",
+            factory=True,
+            workers=settings.gateway_workers,
+            **options,
+        )
+    else:
+        uvicorn.run(create_app(settings, programs), **options)
+    return 0

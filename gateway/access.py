@@ -1,0 +1,98 @@
+"""Who may do what: the FastAPI dependencies every /v1 route goes through, in this order.
+
+1. `Authorization: Bearer <api key>`: missing, malformed, unknown or revoked -> 401;
+2. the program in the path must be one the key is bound to AND one this ledger serves;
+   otherwise 404, worded exactly like an unknown program, so existence does not leak;
+3. the key needs one of the route's scopes (`admin` has them all) -> 403;
+4. the key's token bucket must have a token -> 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.auth import ApiKey, Scope
+from gateway.models import PROGRAM_PATTERN
+from gateway.problems import GatewayError
+from gateway.services import Services
+from ledger.programs import Program
+from ledger.reasons import Reason
+
+bearer = HTTPBearer(
+    auto_error=False,
+    bearerFormat="rlk_<key id>_<secret>",
+    description="An API key from `ledger keys create`.",
+)
+
+ProgramName = Path(pattern=PROGRAM_PATTERN, description="program name, e.g. acme")
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def api_key(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    found: Annotated[Services, Depends(services)],
+) -> ApiKey:
+    key = None if credentials is None else await found.keys.authenticate(credentials.credentials)
+    if key is None:
+        raise GatewayError(
+            "unauthenticated",
+            "send a valid API key as `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    key: ApiKey
+    program: Program
+    services: Services
+
+    def require(self, scope: Scope) -> None:
+        if not self.key.allows(scope):
+            raise GatewayError("scope_missing", f"this needs the {scope.value} scope")
+
+    async def charge(self, cost: int) -> None:
+        settings = self.services.settings
+        rate = self.key.rate_per_s or settings.gateway_rate_per_s
+        burst = self.key.rate_burst or settings.gateway_rate_burst
+        verdict = await self.services.limiter.take(self.key.key_id, rate, burst, cost)
+        if not verdict.allowed:
+            self.services.metrics.rate_limited.inc()
+            raise GatewayError(
+                "rate_limited",
+                f"this key may make {rate} calls per second (bursts of {burst})",
+                headers={"Retry-After": str(verdict.retry_after_s)},
+                extras={"retry_after_s": verdict.retry_after_s},
+            )
+
+
+def program_access(*scopes: Scope) -> Callable[..., Awaitable[Access]]:
+    """Dependency: the caller may use `program` with one of `scopes`; one token charged."""
+
+    async def check(
+        program: Annotated[str, ProgramName],
+        key: Annotated[ApiKey, Depends(api_key)],
+        found: Annotated[Services, Depends(services)],
+    ) -> Access:
+        configured = found.programs.get(program)
+        if configured is None or not key.sees(program):
+            raise GatewayError(Reason.PROGRAM_UNKNOWN, f"no program {program!r}")
+        if not any(key.allows(scope) for scope in scopes):
+            raise GatewayError(
+                "scope_missing", f"this needs one of: {', '.join(s.value for s in scopes)}"
+            )
+        access = Access(key, configured, found)
+        await access.charge(1)
+        return access
+
+    return check

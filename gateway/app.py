@@ -1,0 +1,103 @@
+"""The gateway's FastAPI application: `create_app(settings)` wires everything.
+
+The lifespan opens the process's long-lived resources once (Redis pool, Kafka producer and
+its poll thread, the outcome subscription) and closes them in reverse order. OpenAPI is at
+/openapi.json, interactive docs at /docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import redis.asyncio
+from fastapi import FastAPI
+
+from gateway.auth import KeyStore
+from gateway.bodylimit import BodyLimitMiddleware
+from gateway.idempotency import IdempotencyStore
+from gateway.metrics import GatewayMetrics, MetricsMiddleware
+from gateway.outcomes import OutcomeWaiter
+from gateway.problems import install_problem_handlers
+from gateway.producer import RequestProducer
+from gateway.ratelimit import RateLimiter
+from gateway.routes import ops, reads, transactions
+from gateway.services import Services
+from gateway.writes import Writer
+from ledger.programs import Program, load_programs
+from ledger.settings import Settings
+from readmodel.reader import ReadModel
+from schemas.contracts import WireContracts
+
+REDIS_CONNECTIONS_MAX = 64
+REDIS_CONNECTION_WAIT_S = 5.0
+
+DESCRIPTION = """\
+HTTP API of the reward ledger. Writes are produced to Kafka as Avro `TransactionRequest`s and
+applied exactly once by the ledger core; the call waits for the outcome (201 / 422 / 202).
+Reads come from the Redis read model. Authenticate with `Authorization: Bearer <API key>`
+(`ledger keys create`). Amounts are integers in minor units, or decimal strings (`"12.50"`).
+Errors are RFC 9457 problem+json; `code` is the reason (see `/problems/{code}`).
+"""
+
+
+def create_app(settings: Settings, programs: Mapping[str, Program] | None = None) -> FastAPI:
+    metrics = GatewayMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configured = programs if programs is not None else load_programs(settings.programs_config)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=REDIS_CONNECTIONS_MAX,
+            timeout=REDIS_CONNECTION_WAIT_S,
+        )
+        client = redis.asyncio.Redis(connection_pool=pool)
+        read_model = ReadModel(client, settings.redis_key_prefix)
+        waiter = OutcomeWaiter(client, settings.redis_key_prefix)
+        producer = RequestProducer(settings)
+        claims = IdempotencyStore(client, settings.redis_key_prefix)
+        writer = Writer(
+            producer,
+            WireContracts.for_registry(settings.schema_registry_url),
+            claims,
+            waiter,
+            read_model,
+            configured,
+            settings.gateway_outcome_timeout_ms / 1000,
+        )
+        app.state.services = Services(
+            settings=settings,
+            programs=configured,
+            redis=client,
+            read_model=read_model,
+            keys=KeyStore(client, settings.redis_key_prefix),
+            limiter=RateLimiter(client, settings.redis_key_prefix),
+            claims=claims,
+            producer=producer,
+            waiter=waiter,
+            writer=writer,
+            metrics=metrics,
+        )
+        await waiter.start()
+        try:
+            yield
+        finally:
+            await waiter.stop()
+            producer.close()
+            await client.aclose()
+            await pool.aclose()
+
+    app = FastAPI(
+        title="Reward ledger API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(transactions.router)
+    app.include_router(reads.router)
+    app.include_router(ops.router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, body_bytes_max=settings.gateway_body_bytes_max)
+    return app

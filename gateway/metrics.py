@@ -1,0 +1,73 @@
+"""Prometheus metrics of one gateway process (`/metrics`).
+
+With several uvicorn workers each process has its own registry; scrape them through a
+per-worker port or run one worker per container. Labels are bounded: routes are templates
+(`/v1/programs/{program}/...`), never raw paths, and API keys never appear.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "ledger_gateway_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "ledger_gateway_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.outcomes = Counter(
+            "ledger_gateway_outcomes",
+            "Outcomes of submitted transactions (PENDING = timed out waiting)",
+            ["status", "reason"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "ledger_gateway_rate_limited",
+            "Requests refused by the rate limit",
+            registry=self.registry,
+        )
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP answer by route template (pure ASGI: no body buffering)."""
+
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(method, route, str(status)).inc()

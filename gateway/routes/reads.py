@@ -1,0 +1,165 @@
+"""Reads from the Redis read model: balances, history, request status, program totals."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from gateway.access import Access, program_access
+from gateway.auth import Scope
+from gateway.models import (
+    ACCOUNT_ID_PATTERN,
+    REQUEST_ID_PATTERN,
+    AccountBalancesOut,
+    AssetTotalsOut,
+    HistoryEntryOut,
+    HistoryOut,
+    PostingOut,
+    TotalsOut,
+    TransactionOut,
+)
+from gateway.problems import GatewayError
+from gateway.render import balance_out, outcome_out, status_url
+from gateway.routes import PROBLEM_RESPONSES
+
+router = APIRouter(tags=["reads"])
+HISTORY_PAGE_MAX = 100
+
+AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="customer account id")]
+reader = program_access(Scope.BALANCES_READ)
+status_reader = program_access(
+    Scope.BALANCES_READ, Scope.TRANSACTIONS_WRITE, Scope.ADJUSTMENTS_WRITE
+)
+
+
+@router.get(
+    "/v1/programs/{program}/accounts/{account_id}/balances",
+    summary="Balances of an account: every asset of the program, available and held",
+    response_model=AccountBalancesOut,
+    responses=PROBLEM_RESPONSES,
+)
+async def get_balances(
+    account_id: AccountId, access: Annotated[Access, Depends(reader)]
+) -> AccountBalancesOut:
+    program = access.program
+    stored = await access.services.read_model.balances(program.name, account_id)
+    by_asset = {b.asset: b for b in stored}
+    assets = sorted({*program.assets, *by_asset})
+    return AccountBalancesOut(
+        program=program.name,
+        account_id=account_id,
+        sequence=stored[0].sequence if stored else 0,
+        balances=[
+            balance_out(
+                program,
+                asset,
+                by_asset[asset].available if asset in by_asset else 0,
+                by_asset[asset].held if asset in by_asset else 0,
+            )
+            for asset in assets
+        ],
+    )
+
+
+@router.get(
+    "/v1/programs/{program}/accounts/{account_id}/history",
+    summary="Recent events of an account, newest first, paged backwards by sequence",
+    response_model=HistoryOut,
+    responses=PROBLEM_RESPONSES,
+)
+async def get_history(
+    account_id: AccountId,
+    access: Annotated[Access, Depends(reader)],
+    limit: Annotated[int, Query(ge=1, le=HISTORY_PAGE_MAX)] = 20,
+    before_sequence: Annotated[
+        int | None, Query(ge=1, description="only events with a lower sequence (next page)")
+    ] = None,
+) -> HistoryOut:
+    program = access.program.name
+    entries = await access.services.read_model.history(
+        program, account_id, limit + 1, before_sequence
+    )
+    page, more = entries[:limit], len(entries) > limit
+    return HistoryOut(
+        program=program,
+        account_id=account_id,
+        entries=[
+            HistoryEntryOut(
+                sequence=e.sequence,
+                event_id=e.event_id,
+                request_id=e.request_id,
+                operation=e.operation,
+                status=e.status,
+                reason=e.reason,
+                asset=e.asset,
+                amount=e.amount,
+                postings=[
+                    PostingOut(account=p.account, asset=p.asset, amount=p.amount)
+                    for p in e.postings
+                ],
+                processed_at_ms=e.processed_at_ms,
+            )
+            for e in page
+        ],
+        next_before_sequence=page[-1].sequence if more and page else None,
+    )
+
+
+@router.get(
+    "/v1/programs/{program}/accounts/{account_id}/requests/{request_id}",
+    summary="Status of a request: PENDING, APPLIED, REJECTED or DUPLICATE",
+    description="Readable with balances:read, or with the write scopes (to poll a 202).",
+    response_model=TransactionOut,
+    responses=PROBLEM_RESPONSES,
+)
+async def get_request_status(
+    account_id: AccountId,
+    request_id: Annotated[str, Path(pattern=REQUEST_ID_PATTERN)],
+    access: Annotated[Access, Depends(status_reader)],
+) -> TransactionOut:
+    program = access.program
+    found = access.services
+    stored = await found.read_model.request_status(program.name, account_id, request_id)
+    if stored is not None:
+        return outcome_out(program, stored)
+    if await found.claims.pending_account(program.name, request_id) == account_id:
+        return TransactionOut(
+            request_id=request_id,
+            program=program.name,
+            account_id=account_id,
+            status="PENDING",
+            status_url=status_url(program.name, account_id, request_id),
+        )
+    raise GatewayError("not_found", f"no request {request_id!r} for account {account_id!r}")
+
+
+@router.get(
+    "/v1/programs/{program}/totals",
+    summary="Program totals per asset: issued, redeemed, expired, adjusted, outstanding",
+    description="Needs the admin scope.",
+    response_model=TotalsOut,
+    responses=PROBLEM_RESPONSES,
+)
+async def get_totals(
+    access: Annotated[Access, Depends(program_access(Scope.ADMIN))],
+) -> TotalsOut:
+    program = access.program
+    totals = await access.services.read_model.totals(program.name)
+    return TotalsOut(
+        program=program.name,
+        assets=[
+            AssetTotalsOut(
+                asset=t.asset,
+                scale=program.assets[t.asset].scale if t.asset in program.assets else None,
+                issued=t.issued,
+                redeemed=t.redeemed,
+                expired=t.expired,
+                adjusted=t.adjusted,
+                outstanding=t.outstanding,
+                held=t.held,
+                in_transit=t.in_transit,
+            )
+            for t in totals.values()
+        ],
+    )

@@ -1,0 +1,34 @@
+"""Everything a gateway process holds while it runs, built once by the app's lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis.asyncio
+
+from gateway.auth import KeyStore
+from gateway.idempotency import IdempotencyStore
+from gateway.metrics import GatewayMetrics
+from gateway.outcomes import OutcomeWaiter
+from gateway.producer import RequestProducer
+from gateway.ratelimit import RateLimiter
+from gateway.writes import Writer
+from ledger.programs import Program
+from ledger.settings import Settings
+from readmodel.reader import ReadModel
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    programs: Mapping[str, Program]
+    redis: redis.asyncio.Redis
+    read_model: ReadModel
+    keys: KeyStore
+    limiter: RateLimiter
+    claims: IdempotencyStore
+    producer: RequestProducer
+    waiter: OutcomeWaiter
+    writer: Writer
+    metrics: GatewayMetrics
