@@ -63,6 +63,8 @@ def ledger_topics(settings: Settings, partitions: int | None = None) -> list[Top
             1,
             {"retention.ms": RETAIN_FOREVER},
         ),
+        # Notifications a partner never accepted, until `ledger notify redeliver`.
+        TopicSpec(topics.notifications_dlq, 1, {"retention.ms": RETAIN_FOREVER}),
     ]
 
 

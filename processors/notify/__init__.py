@@ -1,0 +1,1 @@
+"""Partner notifications: signed webhooks for journal events, delivered at least once."""
