@@ -1,0 +1,181 @@
+"""A seeded bench workload: encoded request records, and what the bench's model expects.
+
+Requests go to `--accounts` customer accounts of one program and one asset, each produced to
+the partition that owns its account (murmur2 of `program:account`, as every project producer
+does), so per-account order is the production order and the model sees what the core sees.
+A kind whose precondition is missing (a capture with no hold yet, a duplicate of nothing) is
+sent as an accrue instead; `Workload.kinds` counts what was actually sent.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ledger.model import Operation, Request
+from processors.bench.mix import Mix
+from processors.bench.model import APPLIED, LedgerModel, ModelOutcome, ModelRequest
+from processors.core.routing import account_key, partition_for
+from schemas.contracts import WireContracts
+
+PROGRAM = "acme"
+ASSET = "points"  # config/programs.toml: clawback = "allow_negative", as the model assumes
+AMOUNT_MAX = 2_000
+PRINCIPAL = "bench"
+ADJUST_REASON = "bench"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchRecord:
+    key: bytes
+    value: bytes
+    partition: int
+    account: str
+    request_id: str
+
+
+@dataclass
+class Workload:
+    records: list[BenchRecord]
+    model: LedgerModel
+    kinds: Counter[str] = field(default_factory=Counter)
+    expected_outcomes: Counter[str] = field(default_factory=Counter)  # "STATUS" or "STATUS:reason"
+
+    @property
+    def value_bytes_mean(self) -> int:
+        return round(sum(len(r.value) for r in self.records) / max(len(self.records), 1))
+
+    @property
+    def key_bytes_mean(self) -> int:
+        return round(sum(len(r.key) for r in self.records) / max(len(self.records), 1))
+
+
+@dataclass
+class _Sent:
+    """What an account has sent so far, for the kinds that refer to earlier requests."""
+
+    counter: int = 0
+    requests: list[tuple[ModelRequest, bytes]] = field(default_factory=list)
+    holds: list[ModelRequest] = field(default_factory=list)
+    reversible: list[ModelRequest] = field(default_factory=list)
+
+
+def generate(
+    contracts: WireContracts,
+    topic: str,
+    partitions: int,
+    requests: int,
+    accounts: int,
+    mix: Mix,
+    seed: int,
+    now_ms: int | None = None,
+) -> Workload:
+    rng = random.Random(seed)
+    requested_at_ms = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    workload = Workload([], LedgerModel())
+    kinds, cumulative = mix.kinds(), mix.cumulative()
+    names = [f"u{n:07d}" for n in range(accounts)]
+    keys = [account_key(PROGRAM, name) for name in names]
+    owners = [partition_for(key, partitions) for key in keys]
+    sent = [_Sent() for _ in names]
+
+    def encode(r: ModelRequest) -> bytes:
+        request = Request(
+            request_id=r.request_id,
+            program=PROGRAM,
+            account_id=r.account,
+            operation=Operation(r.operation),
+            asset=ASSET,
+            amount=r.amount,
+            reference=r.reference,
+            reason=r.reason,
+            requested_at_ms=requested_at_ms,
+            principal=PRINCIPAL,
+        )
+        return contracts.encode_request(request, topic)
+
+    def emit(n: int, kind: str, request: ModelRequest, value: bytes) -> None:
+        outcome = workload.model.apply(request)
+        workload.records.append(
+            BenchRecord(keys[n], value, owners[n], names[n], request.request_id)
+        )
+        workload.kinds[kind] += 1
+        workload.expected_outcomes[_label(outcome)] += 1
+        if outcome.status == APPLIED:
+            if request.operation == "HOLD":
+                sent[n].holds.append(request)
+            elif request.operation in ("ACCRUE", "REDEEM", "CAPTURE"):
+                sent[n].reversible.append(request)
+
+    for _ in range(requests):
+        n = rng.randrange(accounts)
+        account = sent[n]
+        kind = rng.choices(kinds, cum_weights=cumulative)[0]
+        if kind == "dup" and account.requests:
+            original, value = rng.choice(account.requests)
+            emit(n, kind, original, value)  # the very same bytes again
+            continue
+        if kind == "conflict" and account.requests:
+            original, _ = rng.choice(account.requests)
+            changed = ModelRequest(
+                original.request_id,
+                original.account,
+                original.operation,
+                original.amount + 1,
+                original.reference,
+                original.reason,
+            )
+            emit(n, kind, changed, encode(changed))
+            continue
+        request = _fresh(rng, kind, names[n], account)
+        if request is None:
+            kind, request = "accrue", _request(names[n], account, "ACCRUE", _amount(rng))
+        value = encode(request)
+        account.requests.append((request, value))
+        emit(n, kind, request, value)
+    return workload
+
+
+def _fresh(rng: random.Random, kind: str, name: str, account: _Sent) -> ModelRequest | None:
+    """A new request of `kind`, or None when the account lacks what it needs."""
+    if kind in ("accrue", "redeem", "hold"):
+        return _request(name, account, kind.upper(), _amount(rng))
+    if kind == "adjust":
+        amount = _amount(rng) * rng.choice((1, -1))
+        return _request(name, account, "ADJUST", amount, reason=ADJUST_REASON)
+    if kind in ("capture", "release") and account.holds:
+        hold = account.holds.pop(rng.randrange(len(account.holds)))
+        # Sometimes more than held, so `capture_exceeds_hold` happens too.
+        captured = rng.randint(1, hold.amount + 50) if kind == "capture" else 0
+        return _request(name, account, kind.upper(), captured, reference=hold.request_id)
+    if kind == "reverse" and account.reversible:
+        original = rng.choice(account.reversible)
+        amount = rng.randint(1, max(1, original.amount // 2 + 20))
+        return _request(name, account, "REVERSE", amount, reference=original.request_id)
+    return None
+
+
+def _request(
+    name: str,
+    account: _Sent,
+    operation: str,
+    amount: int,
+    reference: str | None = None,
+    reason: str | None = None,
+) -> ModelRequest:
+    account.counter += 1
+    return ModelRequest(f"{name}-{account.counter}", name, operation, amount, reference, reason)
+
+
+def _amount(rng: random.Random) -> int:
+    return rng.randint(1, AMOUNT_MAX)
+
+
+def _label(outcome: ModelOutcome) -> str:
+    return outcome_label(outcome.status, outcome.reason)
+
+
+def outcome_label(status: str, reason: str | None) -> str:
+    return status if reason is None else f"{status}:{reason}"
