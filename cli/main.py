@@ -13,13 +13,41 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import core, rebuild, run, services, topics
+from cli import (
+    audit,
+    balances,
+    bench,
+    core,
+    gateway,
+    keys,
+    mirror,
+    notify,
+    rebuild,
+    replay,
+    run,
+    services,
+    topics,
+)
 from cli.devstack import DevstackError
 from ledger.programs import ConfigError
 from ledger.settings import Settings, SettingsError
 from processors.topics import TopicLayoutError
 
-COMMANDS = (services, topics, core, rebuild, run)
+COMMANDS = (
+    services,
+    topics,
+    core,
+    rebuild,
+    run,
+    mirror,
+    replay,
+    audit,
+    balances,
+    gateway,
+    keys,
+    notify,
+    bench,
+)
 EXPECTED_FAILURES = (DevstackError, SettingsError, TopicLayoutError, ConfigError)
 
 

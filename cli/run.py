@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from cli.devstack import Stack
+from cli.notify import partners_configured
 from cli.supervisor import Supervisor
 from ledger.settings import Settings
 from processors.topics import ensure_topics, ledger_topics
@@ -37,6 +38,8 @@ def ledger_processes(instance: str) -> dict[str, list[str]]:
     """The processes of a complete ledger, by name: argv of `ledger` for each."""
     return {
         "core": ["core", "--instance-id", f"{instance}-core"],
+        "mirror": ["mirror"],
+        "gateway": ["gateway"],
     }
 
 
@@ -49,8 +52,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[run] topics ready under {settings.topic_prefix!r} ({len(report.created)} created)")
     print(f"[run] Kafka {settings.kafka_bootstrap_servers}, Redis {settings.redis_url}")
     children = ledger_processes(socket.gethostname())
+    if partners_configured(settings):
+        children["notify"] = ["notify", "run"]
     env = dict(os.environ)
     env.setdefault("KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap_servers)
     env.setdefault("REDIS_URL", settings.redis_url)
     print(f"[run] running {', '.join(children)}; Ctrl-C stops them")
+    print(f"[run] HTTP API on http://{settings.gateway_host}:{settings.gateway_port} (docs: /docs)")
     return Supervisor(children, env).run()

@@ -97,6 +97,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 code = child.process.wait()
+            if code == -signal.SIGTERM:
+                code = 0  # some servers (uvicorn) re-raise the SIGTERM we sent once they are done
             for pump in child.pumps:
                 pump.join(5)
             print(f"[run] {child.name} stopped ({code})", flush=True)

@@ -45,6 +45,10 @@ class TopicNames:
     def requests_dlq(self) -> str:
         return f"{self.prefix}requests.dlq"
 
+    @property
+    def notifications_dlq(self) -> str:
+        return f"{self.prefix}notifications.dlq"
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -67,6 +71,8 @@ class Settings:
     transaction_timeout_ms: int = 10000
     session_timeout_ms: int = 10000
     core_metrics_port: int = 9101
+    notify_group_id: str = "ledger-notify"
+    partners_config: str = "config/partners.toml"
     log_format: str = "json"
     # Where every process serves /metrics; 0.0.0.0 inside containers.
     metrics_host: str = "127.0.0.1"
@@ -254,6 +260,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "port of the core's Prometheus /metrics, 0 for none",
         minimum=0,
     ),
+    EnvVar(
+        "LEDGER_NOTIFY_GROUP_ID",
+        "notify_group_id",
+        str,
+        "consumer group prefix of the partner notifier (one group per partner)",
+    ),
+    EnvVar("LEDGER_PARTNERS_CONFIG", "partners_config", str, "partner webhook subscriptions"),
     EnvVar("LEDGER_LOG_FORMAT", "log_format", str, "json (one event per line) or text"),
     EnvVar("LEDGER_METRICS_HOST", "metrics_host", str, "address /metrics endpoints bind to"),
     EnvVar("LEDGER_DEVSTACK_DIR", "devstack_dir", str, "data, logs and jars of the local stack"),

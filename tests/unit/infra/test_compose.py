@@ -15,7 +15,7 @@ from cli.main import build_parser
 from ledger.settings import ENV_VARS
 
 ROOT = Path(__file__).parents[3]
-PROJECT_SERVICES = {"topics", "core"}  # grows as `ledger core`, `mirror`, `gateway` land
+PROJECT_SERVICES = {"topics", "core", "mirror", "gateway"}
 
 
 @pytest.fixture(scope="module")
