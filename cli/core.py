@@ -12,9 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 from cli.logs import configure_logging
+from cli.metrics_server import serve_metrics
 from ledger.programs import load_programs
 from ledger.settings import Settings
-from processors.core import metrics
 from processors.core.loop import CoreProcessor
 from processors.core.report import StatusReporter
 from schemas.contracts import WireContracts
@@ -85,7 +85,7 @@ def _core(args: argparse.Namespace, settings: Settings) -> int:
         WireContracts.for_registry(settings.schema_registry_url),
         instance_id,
     )
-    metrics.serve(
+    serve_metrics(
         args.metrics_port if args.metrics_port is not None else settings.core_metrics_port,
         settings.metrics_host,
     )

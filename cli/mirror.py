@@ -9,6 +9,7 @@ import signal
 from dataclasses import replace
 from typing import Any
 
+from cli.metrics_server import serve_metrics
 from ledger.settings import Settings
 from schemas.contracts import WireContracts
 
@@ -46,6 +47,7 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
     )
     # `kill -USR1 <pid>` prints every thread's stack: what a stuck worker is waiting for.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    serve_metrics(settings.mirror_metrics_port, settings.metrics_host)
     app, _ = create_app(settings, WireContracts.for_registry(settings.schema_registry_url))
     worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
     # Returns when the worker stops (SIGTERM/SIGINT are handled by the worker itself).

@@ -17,7 +17,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
+from gateway.trace import current_trace_id
 from ledger.settings import Settings
+from schemas.contracts import TRACE_HEADER
 
 POLL_INTERVAL_S = 0.05
 QUEUE_FULL_RETRY_S = 0.005
@@ -58,9 +60,15 @@ class RequestProducer:
             if not loop.is_closed():  # a delivery report after shutdown has nobody to tell
                 loop.call_soon_threadsafe(_settle, delivered, error)
 
+        trace_id = current_trace_id.get()
+        headers: list[tuple[str, str | bytes | None]] | None = (
+            [(TRACE_HEADER, trace_id.encode())] if trace_id else None
+        )
         for _ in range(QUEUE_FULL_RETRIES_MAX):
             try:
-                self._producer.produce(self.topic, value, key, on_delivery=on_delivery)
+                self._producer.produce(
+                    self.topic, value, key, on_delivery=on_delivery, headers=headers
+                )
                 break
             except BufferError:
                 await asyncio.sleep(QUEUE_FULL_RETRY_S)

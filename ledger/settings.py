@@ -71,6 +71,7 @@ class Settings:
     transaction_timeout_ms: int = 10000
     session_timeout_ms: int = 10000
     core_metrics_port: int = 9101
+    mirror_metrics_port: int = 9102
     notify_group_id: str = "ledger-notify"
     partners_config: str = "config/partners.toml"
     log_format: str = "json"
@@ -267,6 +268,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "consumer group prefix of the partner notifier (one group per partner)",
     ),
     EnvVar("LEDGER_PARTNERS_CONFIG", "partners_config", str, "partner webhook subscriptions"),
+    EnvVar(
+        "LEDGER_MIRROR_METRICS_PORT",
+        "mirror_metrics_port",
+        int,
+        "port of the mirror's Prometheus /metrics, 0 for none",
+        minimum=0,
+    ),
     EnvVar("LEDGER_LOG_FORMAT", "log_format", str, "json (one event per line) or text"),
     EnvVar("LEDGER_METRICS_HOST", "metrics_host", str, "address /metrics endpoints bind to"),
     EnvVar("LEDGER_DEVSTACK_DIR", "devstack_dir", str, "data, logs and jars of the local stack"),

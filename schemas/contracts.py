@@ -26,6 +26,10 @@ from schemas.records import (
 )
 from schemas.registry import ConfluentSchemaRegistry
 
+TRACE_HEADER = "ledger.trace-id"
+"""Kafka header naming the trace a request belongs to (set by the gateway or any producer);
+the core copies it onto every record the request causes."""
+
 REQUEST = "rewards.ledger.TransactionRequest"
 EVENT = "rewards.ledger.LedgerEvent"
 STATE = "rewards.ledger.AccountState"

@@ -29,17 +29,12 @@ from ledger.settings import TopicNames
 from ledger.timers import due_timers
 from processors.core.routing import account_key, partition_for
 from processors.core.store import PartitionStore
-from schemas.contracts import WireContracts
+from schemas.contracts import TRACE_HEADER, WireContracts
 from schemas.exceptions import UndecodableMessage
 
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, str | bytes | None]]
-
-
-TRACE_HEADER = "ledger.trace-id"
-"""Set by the gateway (or any producer); the core copies it onto every record a request causes,
-so one id follows a request from the HTTP call through the journal to partners."""
 
 
 @dataclass(frozen=True, slots=True)

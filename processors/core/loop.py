@@ -42,10 +42,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from ledger.programs import Programs
 from ledger.settings import Settings
 from processors.core import metrics
-from processors.core.batch import TRACE_HEADER, BatchApplier, InputRecord
+from processors.core.batch import BatchApplier, InputRecord
 from processors.core.changelog import ReadTimeout, owned, restore_partitions
 from processors.core.store import PartitionStore
-from schemas.contracts import WireContracts
+from schemas.contracts import TRACE_HEADER, WireContracts
 
 log = logging.getLogger(__name__)
 

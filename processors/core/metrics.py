@@ -5,13 +5,9 @@ Names follow Prometheus conventions: `_total` counters, `_seconds` histograms, b
 
 from __future__ import annotations
 
-import logging
-
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from processors.core.batch import BatchResult
-
-log = logging.getLogger(__name__)
 
 REQUESTS = Counter(
     "ledger_core_requests_total",
@@ -59,15 +55,3 @@ def record_batch(result: BatchResult, records: int, commit_seconds: float) -> No
         TIMERS.inc(result.timers_fired)
     BATCH_RECORDS.observe(records)
     COMMIT_SECONDS.observe(commit_seconds)
-
-
-def serve(port: int, host: str) -> None:
-    """Expose /metrics; a port already taken is a warning, never a reason to stop the core."""
-    if port <= 0:
-        return
-    try:
-        start_http_server(port, addr=host)
-    except OSError as error:
-        log.warning("metrics not served on %s:%d: %s", host, port, error)
-    else:
-        log.info("metrics on http://%s:%d/metrics", host, port)

@@ -27,6 +27,7 @@ import redis
 import redis.asyncio
 
 from ledger.settings import Settings
+from processors.readside import metrics
 from processors.readside.audit import audit, store_report
 from processors.readside.mirror import JournalEvent, RedisMirror
 from processors.readside.transport import SCHEME, register_transport
@@ -96,6 +97,7 @@ def create_app(settings: Settings, contracts: WireContracts) -> tuple[Any, Redis
     async def audit_continuously() -> None:
         report = await asyncio.to_thread(audit, settings, sync_client, contracts, None)
         store_report(sync_client, settings, report)
+        metrics.observe_audit(report.ok, len(report.problems))
         if not report.ok:
             log.error("audit found %d discrepancies: %s", len(report.problems), report.problems)
 

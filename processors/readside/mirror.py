@@ -24,6 +24,7 @@ import redis
 import redis.asyncio
 
 from ledger.settings import Settings
+from processors.readside import metrics
 from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
 from processors.readside.projection import script_argument
@@ -87,6 +88,7 @@ class RedisMirror:
 
     async def _mirror_partition(self, partition: int, records: list[JournalEvent]) -> None:
         arguments = []
+        sent_at_ms = []
         for record in records:
             if not record.value:
                 continue
@@ -96,9 +98,11 @@ class RedisMirror:
                 # Only the core writes the journal, so this is a bug or a newer schema: keep
                 # mirroring the rest, and let the auditor report the difference.
                 self.stats.undecodable += 1
+                metrics.UNDECODABLE.inc()
                 log.error("journal %d@%d undecodable: %s", partition, record.offset, error)
                 continue
             arguments.append(script_argument(event, record.offset))
+            sent_at_ms.append(event.request.requested_at_ms)
         batch = Batch(partition, arguments, records[0].offset, records[-1].offset)
         for _ in range(ATTEMPTS_PER_BATCH_MAX):
             vouched_generation, vouched_offset = self.stats.vouched.get(partition, ("", None))
@@ -107,6 +111,7 @@ class RedisMirror:
                 self.stats.vouched[partition] = (result.generation, result.stored_offset)
                 self.stats.events += len(arguments)
                 self.stats.applied += result.applied
+                metrics.observe_visible(sent_at_ms)
                 return
             if result.status is ApplyStatus.GAP:
                 await self._heal(partition, result.generation, result.stored_offset, batch)

@@ -30,6 +30,7 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         LEDGER_BATCH_TIME_MAX_MS=str(settings.batch_time_max_ms),
         # Many processes share this host in tests: none serves metrics unless a test asks.
         LEDGER_CORE_METRICS_PORT="0",
+        LEDGER_MIRROR_METRICS_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

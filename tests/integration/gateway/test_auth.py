@@ -133,3 +133,25 @@ def test_the_principal_of_a_write_is_the_key(ledger: Ledger) -> None:
     ]
     mine = [e for e in events if e.account_id == ann]
     assert [e.request.principal for e in mine] == [f"apikey:{token.split('_')[1]}"]
+
+
+def test_the_callers_trace_id_travels_onto_the_journal(ledger: Ledger) -> None:
+    from schemas.contracts import TRACE_HEADER, WireContracts
+    from tests.support.kafka_io import read_topic
+
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    token = ledger.key(W)
+    bob = account()
+    with ledger.client(token) as client:
+        body = {"operation": "ACCRUE", "account_id": bob, "asset": "points", "amount": 3}
+        answer = client.post(
+            "/v1/programs/acme/transactions",
+            json=body,
+            headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
+        )
+    assert answer.status_code == 201
+    assert answer.headers["ledger-trace-id"] == trace
+    contracts = WireContracts.for_registry(None)
+    records = read_topic(ledger.settings, ledger.settings.topics.events, 1)
+    mine = [m for m in records if contracts.decode_event(m.value() or b"").account_id == bob]
+    assert [dict(m.headers() or [])[TRACE_HEADER] for m in mine] == [trace.encode()]
