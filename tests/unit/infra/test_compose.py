@@ -4,6 +4,7 @@ the broker, Redis and registry that the file itself defines, with commands the C
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from cli.main import build_parser
-from ledger.settings import ENV_VARS
+from ledger.settings import ENV_VARS, Settings
 
 ROOT = Path(__file__).parents[3]
 PROJECT_SERVICES = {"topics", "core", "mirror", "gateway"}
@@ -72,3 +73,45 @@ def test_project_services_are_wired_to_the_stack_in_the_file(compose: dict[str, 
         assert set(env) <= known_vars, set(env) - known_vars
         for dependency in services[name].get("depends_on", {}):
             assert dependency in services
+
+
+def test_prometheus_scrapes_every_ledger_process_and_grafana_is_provisioned(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    assert services["prometheus"]["image"].startswith("prom/prometheus:")
+    assert services["grafana"]["image"].startswith("grafana/grafana:")
+    for service in ("prometheus", "grafana"):
+        for volume in services[service]["volumes"]:
+            assert (ROOT / volume.split(":")[0]).exists(), volume
+    scrape = yaml.safe_load((ROOT / "infra/prometheus/prometheus.yml").read_text())
+    targets = {
+        t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    }
+    defaults = Settings()
+    assert targets == {
+        f"core:{defaults.core_metrics_port}",
+        f"mirror:{defaults.mirror_metrics_port}",
+        f"gateway:{defaults.gateway_port}",
+    }
+    assert services["core"]["environment"]["LEDGER_METRICS_HOST"] == "0.0.0.0"
+
+
+def test_the_grafana_dashboard_only_queries_metrics_the_ledger_exports() -> None:
+    import re
+
+    dashboard = json.loads((ROOT / "infra/grafana/dashboards/ledger.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(ledger_[a-z_]+)", target["expr"])
+    }
+    sources = "".join(
+        path.read_text()
+        for package in ("processors", "gateway")
+        for path in (ROOT / package).rglob("metrics.py")
+    )
+    for name in queried:
+        base = re.sub(r"_(total|bucket|sum|count)$", "", name)
+        assert f'"{base}' in sources, name
