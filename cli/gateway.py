@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import replace
 from typing import Any
 
 import uvicorn
 
+from cli.logs import configure_logging
 from gateway.app import create_app
 from ledger.programs import load_programs
 from ledger.settings import Settings
@@ -38,9 +38,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         gateway_port=args.port or settings.gateway_port,
         gateway_workers=args.workers or settings.gateway_workers,
     )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format)
     programs = load_programs(settings.programs_config)  # fail fast on a bad configuration
     options: dict[str, Any] = {
         "host": settings.gateway_host,
@@ -49,6 +47,8 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         "http": "httptools",
         "access_log": False,
         "log_level": "info",
+        # Leave logging as configured above (JSON lines): uvicorn's loggers propagate to it.
+        "log_config": None,
         "timeout_graceful_shutdown": 10,
     }
     print(
