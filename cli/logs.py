@@ -47,3 +47,26 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def dict_config(log_format: str, level: str = "INFO") -> dict[str, object]:
+    """The same set-up as a `logging.config.dictConfig` document, for frameworks (Faust's
+    worker) that insist on configuring logging themselves."""
+    formatter: dict[str, object] = (
+        {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        if log_format == "text"
+        else {"()": f"{__name__}.JsonLines"}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"ledger": formatter},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "ledger",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"level": level, "handlers": ["default"]},
+    }

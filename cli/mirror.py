@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
-import logging
 import signal
 from dataclasses import replace
 from typing import Any
 
+from cli.logs import configure_logging, dict_config
 from cli.metrics_server import serve_metrics
 from ledger.settings import Settings
 from schemas.contracts import WireContracts
@@ -42,14 +42,17 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
     from processors.readside.app import create_app
 
     settings = replace(settings, mirror_web_port=args.web_port or settings.mirror_web_port)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_format)
     # `kill -USR1 <pid>` prints every thread's stack: what a stuck worker is waiting for.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     serve_metrics(settings.mirror_metrics_port, settings.metrics_host)
     app, _ = create_app(settings, WireContracts.for_registry(settings.schema_registry_url))
-    worker = faust.Worker(app, loglevel=args.loglevel, quiet=True)
+    worker = faust.Worker(
+        app,
+        loglevel=args.loglevel,
+        quiet=True,
+        logging_config=dict_config(settings.log_format, args.loglevel.upper()),
+    )
     # Returns when the worker stops (SIGTERM/SIGINT are handled by the worker itself).
     try:
         worker.execute_from_commandline()
