@@ -15,14 +15,17 @@ from fastapi import FastAPI
 
 from gateway.auth import KeyStore
 from gateway.bodylimit import BodyLimitMiddleware
+from gateway.dashboard.activity import Activity
+from gateway.dashboard.lag import JournalLag
 from gateway.idempotency import IdempotencyStore
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.outcomes import OutcomeWaiter
 from gateway.problems import install_problem_handlers
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
-from gateway.routes import ops, reads, transactions
+from gateway.routes import dashboard, ops, reads, transactions
 from gateway.services import Services
+from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import Program, load_programs
 from ledger.settings import Settings
@@ -54,7 +57,8 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
         )
         client = redis.asyncio.Redis(connection_pool=pool)
         read_model = ReadModel(client, settings.redis_key_prefix)
-        waiter = OutcomeWaiter(client, settings.redis_key_prefix)
+        activity = Activity()
+        waiter = OutcomeWaiter(client, settings.redis_key_prefix, observer=activity.outcome)
         producer = RequestProducer(settings)
         claims = IdempotencyStore(client, settings.redis_key_prefix)
         writer = Writer(
@@ -65,7 +69,9 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
             read_model,
             configured,
             settings.gateway_outcome_timeout_ms / 1000,
+            activity=activity,
         )
+        lag = JournalLag(settings, read_model)
         app.state.services = Services(
             settings=settings,
             programs=configured,
@@ -78,12 +84,15 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
             waiter=waiter,
             writer=writer,
             metrics=metrics,
+            activity=activity,
+            lag=lag,
         )
         await waiter.start()
         try:
             yield
         finally:
             await waiter.stop()
+            lag.close()
             producer.close()
             await client.aclose()
             await pool.aclose()
@@ -98,6 +107,8 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
     app.include_router(transactions.router)
     app.include_router(reads.router)
     app.include_router(ops.router)
+    app.include_router(dashboard.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, body_bytes_max=settings.gateway_body_bytes_max)
+    app.add_middleware(TraceMiddleware)
     return app

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 
 import redis.asyncio
@@ -28,8 +29,15 @@ WaitKey = tuple[str, str, str]
 
 
 class OutcomeWaiter:
-    def __init__(self, client: redis.asyncio.Redis, prefix: str) -> None:
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        prefix: str,
+        observer: Callable[[Outcome], None] | None = None,
+    ) -> None:
         self.redis = client
+        self.observer = observer
+        """Called with every outcome on the channel (the dashboard's counters)."""
         self.channel = outcome_channel(prefix)
         self._waiters: dict[WaitKey, set[asyncio.Future[Outcome]]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -86,11 +94,13 @@ class OutcomeWaiter:
             await asyncio.sleep(RESUBSCRIBE_PAUSE_S)
 
     def _on_message(self, data: bytes | str) -> None:
-        if not self._waiters:
+        if not self._waiters and self.observer is None:
             return
         try:
             outcome = parse_outcome(data)
         except MalformedOutcome:
             log.warning("ignoring a malformed outcome message")
             return
+        if self.observer is not None:
+            self.observer(outcome)
         self.deliver(outcome)

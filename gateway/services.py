@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import redis.asyncio
 
 from gateway.auth import KeyStore
+from gateway.dashboard.activity import Activity
+from gateway.dashboard.lag import JournalLag
 from gateway.idempotency import IdempotencyStore
 from gateway.metrics import GatewayMetrics
 from gateway.outcomes import OutcomeWaiter
@@ -32,3 +34,5 @@ class Services:
     waiter: OutcomeWaiter
     writer: Writer
     metrics: GatewayMetrics
+    activity: Activity
+    lag: JournalLag

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from gateway.amounts import AmountError, to_minor_units
+from gateway.dashboard.activity import Activity
 from gateway.idempotency import IdempotencyStore
 from gateway.models import Transaction
 from gateway.outcomes import OutcomeWaiter
@@ -104,6 +105,7 @@ class Writer:
         read_model: ReadModel,
         programs: Mapping[str, Program],
         timeout_s: float,
+        activity: Activity | None = None,
     ) -> None:
         self.producer = producer
         self.contracts = contracts
@@ -112,6 +114,8 @@ class Writer:
         self.read_model = read_model
         self.programs = programs
         self.timeout_s = timeout_s
+        self.activity = activity
+        """Told how long each produced request took to become visible (freshness)."""
 
     async def submit(self, request: Request, wait: bool = True) -> Written:
         window_ms = self.programs[request.program].idempotency_window_ms
@@ -130,6 +134,7 @@ class Writer:
         try:
             if retry and (known := await self._stored(request)) is not None:
                 return Written(known, True)
+            produced_at = time.monotonic()
             await self._produce(request, claim.fresh)
             if not wait:
                 return Written(None, retry)
@@ -137,6 +142,8 @@ class Writer:
                 outcome = await asyncio.wait_for(arrived, self.timeout_s)
             except TimeoutError:
                 return Written(await self._stored(request), retry)
+            if self.activity is not None and outcome.status != Status.DUPLICATE:
+                self.activity.freshness(time.monotonic() - produced_at)
             if outcome.status == Status.DUPLICATE:
                 return Written(await self._stored(request) or outcome, True)
             return Written(outcome, retry)

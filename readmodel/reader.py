@@ -169,6 +169,16 @@ class ReadModel:
         raw = await self._read(lambda keys, pipe: pipe.hgetall(keys.totals(program)))
         return parse_totals(raw or {})
 
+    async def programs(self) -> list[str]:
+        """Programs the model has seen events of, sorted."""
+        raw = await self._read(lambda keys, pipe: pipe.smembers(keys.programs))
+        return sorted(_text(p) for p in raw or ())
+
+    async def offsets(self) -> dict[int, int]:
+        """Journal partition -> offset of the last event the mirror applied."""
+        raw = await self._read(lambda keys, pipe: pipe.hgetall(keys.offsets))
+        return {int(_text(k)): int(_text(v)) for k, v in (raw or {}).items()}
+
     async def _read(self, queue: Callable[[GenerationKeys, Any], Any]) -> Any:
         for _ in range(READ_ATTEMPTS_MAX):
             generation = await self.generation()

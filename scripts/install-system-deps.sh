@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system programs the local stack needs, only when they are missing:
-# redis-server (Redis), a Java 17+ runtime and Maven (the Kafka broker and its jars).
+# redis-server (Redis), a Java 17+ runtime and Maven (the Kafka broker and its jars), and
+# Chromium (the dashboard's headless browser test).
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

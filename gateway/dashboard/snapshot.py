@@ -1,0 +1,53 @@
+"""The JSON behind the dashboard: one cheap read of everything the page shows."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+import redis.asyncio
+
+from gateway.dashboard.activity import Activity
+from gateway.dashboard.lag import JournalLag
+from readmodel.keys import audit_last
+from readmodel.reader import ReadModel
+
+
+async def last_audit(client: redis.asyncio.Redis, prefix: str) -> dict[str, Any] | None:
+    """The last audit report the mirror's auditor stored, None before the first one."""
+    raw = await client.get(audit_last(prefix))
+    if raw is None:
+        return None
+    report: dict[str, Any] = json.loads(raw)
+    return report
+
+
+async def program_totals(read_model: ReadModel, visible: Iterable[str]) -> dict[str, Any]:
+    """Totals per program (only those in `visible`) and asset, as the reads API shows them."""
+    allowed = set(visible)
+    programs = [p for p in await read_model.programs() if p in allowed]
+    totals: dict[str, Any] = {}
+    for program in programs:
+        by_asset = await read_model.totals(program)
+        totals[program] = {asset: asdict(t) for asset, t in by_asset.items()}
+    return totals
+
+
+async def snapshot(
+    activity: Activity,
+    lag: JournalLag,
+    read_model: ReadModel,
+    client: redis.asyncio.Redis,
+    prefix: str,
+    visible_programs: Iterable[str],
+) -> dict[str, Any]:
+    return {
+        "generated_at_ms": time.time_ns() // 1_000_000,
+        "activity": asdict(activity.view()),
+        "lag": asdict(await lag.view()),
+        "totals": await program_totals(read_model, visible_programs),
+        "audit": await last_audit(client, prefix),
+    }
