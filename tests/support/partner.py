@@ -36,6 +36,8 @@ class PartnerStub:
     secret: bytes
     behaviour: Behaviour = always_ok
     delay_s: float = 0.0
+    # Called with each accepted notification's JSON, before answering: a partner's own work.
+    on_accept: Callable[[dict[str, Any]], None] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -70,6 +72,8 @@ class PartnerStub:
                 if stub.delay_s:
                     time.sleep(stub.delay_s)
                 status = stub.behaviour(event_id, attempt) if signature_ok else 401
+                if 200 <= status < 300 and stub.on_accept is not None:
+                    stub.on_accept(json.loads(raw))
                 if 200 <= status < 300:
                     with stub.lock:
                         stub.received.append(

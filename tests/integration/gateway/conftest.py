@@ -88,6 +88,7 @@ def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **en
         "core": ["core", "--status-interval", "0"],
         "mirror": ["mirror"],
         "gateway": ["gateway"],
+        "notify": ["notify", "run"],
     }
     processes = {
         name: LedgerProcess(args, environment, log_dir / f"{name}.log")
@@ -134,7 +135,9 @@ def stop_ledger(ledger: Ledger) -> None:
     """Gateway first (no new writes), then the processors. A process that does not stop in
     time is killed (LedgerProcess.stop) and the others are still stopped: the read side's
     Faust worker sometimes waits for acks at shutdown, which is not what these tests check."""
-    for name in ("gateway", "core", "mirror"):
+    for name in ("gateway", "notify", "core", "mirror"):
+        if not ledger.processes[name].alive():
+            continue
         try:
             ledger.processes[name].stop(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
