@@ -121,6 +121,17 @@ class Settings:
         config.update(named)
         return config
 
+    def to_env(self) -> dict[str, str]:
+        """The variables that give a child process exactly these settings (from_env's inverse)."""
+        env = {
+            var.name: str(getattr(self, var.attribute))
+            for var in ENV_VARS
+            if getattr(self, var.attribute) is not None
+        }
+        for name, value in self.kafka_client_config.items():
+            env[KAFKA_PASSTHROUGH_PREFIX + name.upper().replace(".", "_")] = value
+        return env
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         values: dict[str, object] = {}

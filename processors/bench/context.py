@@ -37,23 +37,15 @@ class BenchContext:
         """
         settings = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+        env.update(settings.to_env())
         env.update(
-            KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-            REDIS_URL=settings.redis_url,
-            LEDGER_TOPIC_PREFIX=settings.topic_prefix,
-            LEDGER_REDIS_KEY_PREFIX=settings.redis_key_prefix,
-            LEDGER_PARTITIONS=str(settings.partitions),
-            LEDGER_CORE_GROUP_ID=settings.core_group_id,
             LEDGER_MIRROR_GROUP_ID=self.mirror_group,
             LEDGER_PROGRAMS_CONFIG=str(Path(settings.programs_config).resolve()),
-            LEDGER_BATCH_RECORDS_MAX=str(settings.batch_records_max),
-            LEDGER_BATCH_TIME_MAX_MS=str(settings.batch_time_max_ms),
             # Several children share this host: none serves metrics.
             LEDGER_CORE_METRICS_PORT="0",
+            LEDGER_MIRROR_METRICS_PORT="0",
             LEDGER_LOG_FORMAT="text",
             PYTHONUNBUFFERED="1",
         )
-        for name, value in settings.kafka_client_config.items():
-            env["KAFKA_CONFIG_" + name.upper().replace(".", "_")] = value
         env.update(extra)
         return env

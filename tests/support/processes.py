@@ -16,18 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(settings.to_env())
     env.update(
-        KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
-        REDIS_URL=settings.redis_url,
-        LEDGER_TOPIC_PREFIX=settings.topic_prefix,
-        LEDGER_REDIS_KEY_PREFIX=settings.redis_key_prefix,
-        LEDGER_PARTITIONS=str(settings.partitions),
-        LEDGER_CORE_GROUP_ID=settings.core_group_id,
         LEDGER_PROGRAMS_CONFIG=str(ROOT / "config" / "programs.toml"),
-        LEDGER_TRANSACTION_TIMEOUT_MS=str(settings.transaction_timeout_ms),
-        LEDGER_SESSION_TIMEOUT_MS=str(settings.session_timeout_ms),
-        LEDGER_BATCH_RECORDS_MAX=str(settings.batch_records_max),
-        LEDGER_BATCH_TIME_MAX_MS=str(settings.batch_time_max_ms),
         # Many processes share this host in tests: none serves metrics unless a test asks.
         LEDGER_CORE_METRICS_PORT="0",
         LEDGER_MIRROR_METRICS_PORT="0",

@@ -51,3 +51,17 @@ def test_readme_documents_every_variable() -> None:
     readme = (Path(__file__).parents[3] / "README.md").read_text()
     missing = [var.name for var in ENV_VARS if f"`{var.name}`" not in readme]
     assert missing == []
+
+
+def test_to_env_gives_a_child_process_exactly_the_same_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "LEDGER_TOPIC_PREFIX": "t1.",
+            "LEDGER_PARTITIONS": "5",
+            "LEDGER_INSTANCE_ID": "core-7",
+            "LEDGER_CORE_METRICS_PORT": "0",
+            "KAFKA_CONFIG_SECURITY_PROTOCOL": "SSL",
+            "REDIS_URL": "redis://cache:6380/2",
+        }
+    )
+    assert Settings.from_env(settings.to_env()) == settings
