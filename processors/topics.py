@@ -8,6 +8,7 @@ changelog that is not compacted loses state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from confluent_kafka.cimpl import NewTopic
 from ledger.settings import Settings
 
 ADMIN_TIMEOUT_S = 30.0
+METADATA_POLL_S = 0.2
 RETAIN_FOREVER = "-1"
 
 
@@ -78,24 +80,44 @@ def ensure_topics(admin: AdminClient, specs: Sequence[TopicSpec]) -> EnsureRepor
     """Create missing topics; verify existing ones. Raises TopicLayoutError on a mismatch."""
     metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
     existing = [spec for spec in specs if spec.name in metadata.topics]
+    _verify(admin, existing)
+    missing = [spec for spec in specs if spec.name not in metadata.topics]
+    created = [s.name for s in missing]
+    if missing:
+        # A topic created a moment ago (by us or another process) may not be in the metadata
+        # yet: the broker then answers "already exists", and that topic must be verified too.
+        already = set(_create(admin, missing))
+        if already:
+            _verify(admin, [s for s in missing if s.name in already], wait_s=ADMIN_TIMEOUT_S)
+            created = [name for name in created if name not in already]
+            existing += [s for s in missing if s.name in already]
+    return EnsureReport(created=created, existing=[s.name for s in existing])
+
+
+def _verify(admin: AdminClient, specs: Sequence[TopicSpec], wait_s: float = 0.0) -> None:
+    if not specs:
+        return
+    deadline = time.monotonic() + wait_s
+    metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+    while any(s.name not in metadata.topics for s in specs) and time.monotonic() < deadline:
+        time.sleep(METADATA_POLL_S)
+        metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
     problems = []
-    for spec in existing:
-        found = len(metadata.topics[spec.name].partitions)
+    for spec in specs:
+        topic = metadata.topics.get(spec.name)
+        found = len(topic.partitions) if topic is not None else 0
         if found != spec.partitions:
             problems.append(
                 f"topic {spec.name} has {found} partitions, the ledger needs {spec.partitions}; "
                 "accounts would move to other partitions (use a new topic prefix or recreate it)"
             )
-    problems += _config_mismatches(admin, [s for s in existing if s.enforced])
+    problems += _config_mismatches(admin, [s for s in specs if s.enforced])
     if problems:
         raise TopicLayoutError("; ".join(problems))
-    missing = [spec for spec in specs if spec.name not in metadata.topics]
-    if missing:
-        _create(admin, missing)
-    return EnsureReport(created=[s.name for s in missing], existing=[s.name for s in existing])
 
 
-def _create(admin: AdminClient, specs: Sequence[TopicSpec]) -> None:
+def _create(admin: AdminClient, specs: Sequence[TopicSpec]) -> list[str]:
+    """Create topics; returns the names the broker said already existed."""
     futures = admin.create_topics(
         [
             NewTopic(
@@ -106,13 +128,15 @@ def _create(admin: AdminClient, specs: Sequence[TopicSpec]) -> None:
         operation_timeout=ADMIN_TIMEOUT_S,
         request_timeout=ADMIN_TIMEOUT_S,
     )
-    for future in futures.values():
+    already = []
+    for name, future in futures.items():
         try:
             future.result()
         except KafkaException as error:
-            # Another process creating the same topic at the same moment is fine.
             if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
+            already.append(name)
+    return already
 
 
 def _config_mismatches(admin: AdminClient, specs: Sequence[TopicSpec]) -> list[str]:
