@@ -34,12 +34,7 @@ from ledger.programs import Program
 from ledger.reasons import Reason
 from readmodel.keys import Outcome
 from readmodel.reader import ReadModel
-from schemas.contracts import WireContracts
-
-
-def account_key(program: str, account_id: str) -> bytes:
-    """The Kafka record key of an account: `program:account_id` (ARCHITECTURE.md §2)."""
-    return f"{program}:{account_id}".encode()
+from schemas.contracts import WireContracts, account_key
 
 
 def new_request_id() -> str:

@@ -30,6 +30,12 @@ TRACE_HEADER = "ledger.trace-id"
 """Kafka header naming the trace a request belongs to (set by the gateway or any producer);
 the core copies it onto every record the request causes."""
 
+
+def account_key(program: str, account_id: str) -> bytes:
+    """The record key of an account on every ledger topic: `program:account_id`."""
+    return f"{program}:{account_id}".encode()
+
+
 REQUEST = "rewards.ledger.TransactionRequest"
 EVENT = "rewards.ledger.LedgerEvent"
 STATE = "rewards.ledger.AccountState"

@@ -8,6 +8,10 @@ partition) is forwarded to this partition instead of being applied against the w
 
 from __future__ import annotations
 
+from schemas.contracts import account_key
+
+__all__ = ["account_key", "murmur2", "partition_for"]
+
 MURMUR2_SEED = 0x9747B28C
 MURMUR2_M = 0x5BD1E995
 MASK_32 = 0xFFFFFFFF
@@ -41,8 +45,3 @@ def murmur2(data: bytes) -> int:
 
 def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
-def account_key(program: str, account_id: str) -> bytes:
-    """The record key of an account on every ledger topic."""
-    return f"{program}:{account_id}".encode()
