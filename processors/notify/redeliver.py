@@ -1,8 +1,9 @@
 """Deliver again what the notifications DLQ holds, once a partner is back.
 
 Reads the DLQ with its own consumer group, so each dead letter is redelivered once per run of
-`ledger notify redeliver`; what fails again is written back to the DLQ (with the attempts
-so far) before the offsets move on, so nothing is lost either way.
+`ledger notify redeliver`; what fails again (or belongs to another partner) is written back to
+the DLQ in the same transaction that moves the offsets on, so nothing is lost or doubled
+either way.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import threading
 from dataclasses import dataclass
 
 import httpx
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from ledger.settings import Settings
 from processors.core.changelog import READ_POLL_S
+from processors.notify import outbox
 from processors.notify.delivery import Deliverer
+from processors.notify.outbox import DLQ_PARTNER_HEADER, DeadLetter, dead_letter, kept
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
 from schemas.contracts import WireContracts
-
-PARTNER_HEADER = "ledger.notify.partner"
 
 
 @dataclass
@@ -47,10 +48,15 @@ def redeliver(
                 "group.id": f"{settings.notify_group_id}.redeliver",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                # Dead letters are written in transactions: skip aborted ones, and learn the
+                # end of a partition from the consumer (its last offset may be a commit
+                # marker, which no message ever reports).
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
             }
         )
     )
-    producer = Producer(settings.kafka_config({"enable.idempotence": True}))
+    producer = outbox.transactional_producer(settings, f"{settings.notify_group_id}.redeliver")
     stop = threading.Event()
     try:
         partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
@@ -65,33 +71,39 @@ def redeliver(
                 starts.append(TopicPartition(topic, tp.partition, start))
         consumer.assign(starts)
         positions = {tp.partition: tp.offset for tp in starts}
+        pending = set(ends)
         with httpx.Client() as client:
             deliverer = Deliverer(client, stop, random.Random())
-            while any(positions[p] < end for p, end in ends.items()):
+            while pending:
+                letters: list[DeadLetter] = []
+                moved = False
                 for message in consumer.consume(100, timeout=READ_POLL_S):
+                    partition, offset = message.partition() or 0, message.offset() or 0
                     error = message.error()
                     if error is not None:
-                        raise RuntimeError(f"reading {topic}: {error}")
-                    partition, offset = message.partition() or 0, message.offset() or 0
-                    if offset >= ends[partition]:
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            raise RuntimeError(f"reading {topic}: {error}")
+                        if offset >= ends[partition]:
+                            pending.discard(partition)
                         continue
-                    _redeliver_one(
-                        message,
-                        by_partner,
-                        partner,
-                        deliverer,
-                        producer,
-                        settings,
-                        contracts,
-                        report,
+                    if offset >= ends[partition]:
+                        pending.discard(partition)  # written after this run began
+                        continue
+                    letter = _redeliver_one(
+                        message, by_partner, partner, deliverer, contracts, report
                     )
+                    if letter is not None:
+                        letters.append(letter)
                     positions[partition] = offset + 1
-                if producer.flush(30) > 0:
-                    raise RuntimeError("dead letters could not be written back")
-                consumer.commit(
-                    offsets=[TopicPartition(topic, p, o) for p, o in positions.items()],
-                    asynchronous=False,
-                )
+                    moved = True
+                if moved:
+                    outbox.commit(
+                        producer,
+                        consumer,
+                        topic,
+                        letters,
+                        [TopicPartition(topic, p, o) for p, o in positions.items()],
+                    )
     finally:
         consumer.close()
     return report
@@ -102,39 +114,22 @@ def _redeliver_one(
     by_partner: dict[str, Subscription],
     partner: str | None,
     deliverer: Deliverer,
-    producer: Producer,
-    settings: Settings,
     contracts: WireContracts,
     report: RedeliveryReport,
-) -> None:
+) -> DeadLetter | None:
+    """Deliver one dead letter again; what must go back to the DLQ, if anything."""
     headers = dict(message.headers() or [])
-    raw_name = headers.get(PARTNER_HEADER) or b""
+    raw_name = headers.get(DLQ_PARTNER_HEADER) or b""
     name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
     subscription = by_partner.get(name)
     if subscription is None or (partner is not None and name != partner):
         # Not ours to retry this time: keep it for a later run.
         report.skipped += 1
-        producer.produce(
-            settings.topics.notifications_dlq,
-            message.value(),
-            message.key(),
-            headers=message.headers(),
-        )
-        return
+        return kept(message)
     event = contracts.decode_event(message.value() or b"")
     result = deliverer.deliver(subscription, event.event_id, event_payload(event))
     if result.delivered:
         report.delivered += 1
-        return
+        return None
     report.failed_again += 1
-    producer.produce(
-        settings.topics.notifications_dlq,
-        message.value(),
-        message.key(),
-        headers=[
-            (PARTNER_HEADER, name.encode()),
-            ("ledger.notify.event-id", event.event_id.encode()),
-            ("ledger.notify.attempts", str(result.attempts).encode()),
-            ("ledger.notify.reason", result.describe().encode()[:1000]),
-        ],
-    )
+    return dead_letter(message, name, event.event_id, result.attempts, result.describe())

@@ -3,10 +3,11 @@ each other and the journal never waits on a partner.
 
 Each partner reads the journal (read_committed: aborted transactions are never notified)
 with the consumer group `<notify group>.<partner>`. For every batch: decode, keep the events
-the subscription wants, deliver them in journal order, send those that exhausted their
-attempts to the notifications DLQ (flushed before going on), and only then commit the
-batch's offsets. A crash anywhere replays the batch: delivery is at least once, and every
-POST carries the event id (`Ledger-Event-Id`) for the partner to drop duplicates.
+the subscription wants, deliver them in journal order, then write the dead letters of those
+that exhausted their attempts and the batch's offsets in one Kafka transaction (`outbox`).
+A crash anywhere replays the batch: delivery is at least once, and every POST carries the
+event id (`Ledger-Event-Id`) for the partner to drop duplicates; the DLQ gets each failure
+exactly once.
 
 The bound on waiting work is the batch (`queue_max` records); the backlog beyond it stays in
 Kafka, where it costs nothing and survives restarts.
@@ -20,10 +21,12 @@ import socket
 import threading
 
 import httpx
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, Message
 
 from ledger.settings import Settings
+from processors.notify import outbox
 from processors.notify.delivery import Deliverer
+from processors.notify.outbox import DeadLetter, dead_letter
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
 from schemas.contracts import WireContracts
@@ -31,13 +34,7 @@ from schemas.exceptions import UndecodableMessage
 
 log = logging.getLogger("ledger.notify")
 POLL_S = 0.5
-
-
 RESTART_PAUSE_S = 2.0
-
-
-class DeadLetterFailed(Exception):
-    """The notifications DLQ did not take a record; the batch must not be committed."""
 
 
 class PartnerWorker(threading.Thread):
@@ -56,7 +53,6 @@ class PartnerWorker(threading.Thread):
         self.instance = settings.instance_id or socket.gethostname()
         self.delivered = 0
         self.dead_lettered = 0
-        self._dlq_failures = 0
 
     def run(self) -> None:
         # A failure costs a pause and a new consumer, which resumes at the last commit.
@@ -82,7 +78,10 @@ class PartnerWorker(threading.Thread):
                 }
             )
         )
-        producer = Producer(self.settings.kafka_config({"enable.idempotence": True}))
+        group = self.settings.notify_group_id
+        producer = outbox.transactional_producer(
+            self.settings, f"{group}.{self.subscription.partner}.{self.instance}"
+        )
         consumer.subscribe([self.settings.topics.events])
         rng = random.Random()
         with httpx.Client() as client:
@@ -92,14 +91,23 @@ class PartnerWorker(threading.Thread):
                     batch = consumer.consume(self.subscription.queue_max, timeout=POLL_S)
                     if not batch:
                         continue
-                    if not self._handle(batch, deliverer, producer):
+                    letters = self._deliver(batch, deliverer)
+                    if letters is None:
                         break  # stopping mid-batch: leave the offsets, the batch comes again
-                    consumer.commit(asynchronous=False)
+                    outbox.commit(
+                        producer,
+                        consumer,
+                        self.settings.topics.notifications_dlq,
+                        letters,
+                        outbox.next_offsets(batch),
+                    )
+                    self.dead_lettered += len(letters)
             finally:
                 consumer.close()
-                producer.flush(30)
 
-    def _handle(self, batch: list[Message], deliverer: Deliverer, producer: Producer) -> bool:
+    def _deliver(self, batch: list[Message], deliverer: Deliverer) -> list[DeadLetter] | None:
+        """Deliver the batch; the dead letters it leaves, or None when stopped part-way."""
+        letters: list[DeadLetter] = []
         for message in batch:
             error = message.error()
             if error is not None:
@@ -115,41 +123,26 @@ class PartnerWorker(threading.Thread):
                 continue
             result = deliverer.deliver(self.subscription, event.event_id, event_payload(event))
             if self.stop.is_set() and not result.delivered:
-                return False
+                return None
             if result.delivered:
                 self.delivered += 1
                 continue
-            self._dead_letter(producer, message, event.event_id, result.attempts, result.describe())
-        if producer.flush(30) > 0 or self._dlq_failures:
-            raise DeadLetterFailed(f"{self._dlq_failures} dead letters not written")
-        return True
-
-    def _dead_letter(
-        self, producer: Producer, message: Message, event_id: str, attempts: int, why: str
-    ) -> None:
-        log.warning(
-            "notification dead-lettered after %d attempts: %s",
-            attempts,
-            why,
-            extra={"partner": self.subscription.partner, "event_id": event_id},
-        )
-        producer.produce(
-            self.settings.topics.notifications_dlq,
-            message.value(),
-            message.key(),
-            headers=[
-                ("ledger.notify.partner", self.subscription.partner.encode()),
-                ("ledger.notify.event-id", event_id.encode()),
-                ("ledger.notify.attempts", str(attempts).encode()),
-                ("ledger.notify.reason", why.encode()[:1000]),
-            ],
-            on_delivery=self._dlq_written,
-        )
-        self.dead_lettered += 1
-
-    def _dlq_written(self, error: KafkaError | None, message: Message) -> None:
-        if error is not None:
-            self._dlq_failures += 1
+            log.warning(
+                "notification dead-lettered after %d attempts: %s",
+                result.attempts,
+                result.describe(),
+                extra={"partner": self.subscription.partner, "event_id": event.event_id},
+            )
+            letters.append(
+                dead_letter(
+                    message,
+                    self.subscription.partner,
+                    event.event_id,
+                    result.attempts,
+                    result.describe(),
+                )
+            )
+        return letters
 
     def _where(self, message: Message) -> dict[str, object]:
         return {

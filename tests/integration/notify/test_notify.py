@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from confluent_kafka import Message
+
 from ledger.model import Operation, Request
 from ledger.settings import Settings
 from processors.core.routing import account_key, partition_for
@@ -118,7 +120,10 @@ def test_webhooks_are_signed_retried_independent_and_never_lost(
         _wait(lambda: len(slow.delivered_ids()) == EVENTS, "the slow partner after a kill")
         _wait(lambda: len(flaky.delivered_ids()) == EVENTS, "the flaky partner")
         dead = read_topic(settings, settings.topics.notifications_dlq, EVENTS, timeout_s=WAIT_S)
-        assert len(dead) == EVENTS
+        # Dead letters and offsets commit together: each failure is dead-lettered once, even
+        # when the kill lands between the broken partner's last attempt and its commit.
+        dead_ids = [_header(m, "ledger.notify.event-id") for m in dead]
+        assert len(dead_ids) == len(set(dead_ids)) == EVENTS
         assert broken.delivered_ids() == set()
     finally:
         notifier.stop()
@@ -129,10 +134,35 @@ def test_webhooks_are_signed_retried_independent_and_never_lost(
     assert {r.body["request"]["operation"] for r in steady.received} == {"ACCRUE"}
     ids = steady.delivered_ids()
     assert slow.delivered_ids() == ids == flaky.delivered_ids()
+    assert set(dead_ids) == ids
+
+    # Still broken: every letter goes back to the DLQ, once. Another partner's run skips
+    # them and keeps them. Healed: all delivered, and nothing is left for a later run.
+    still_broken = _redeliver(env, "broken", exit_code=1)
+    assert f"redelivered 0, failed again {EVENTS} (kept in the DLQ), skipped 0" in still_broken
+    not_ours = _redeliver(env, "steady")
+    assert f"redelivered 0, failed again 0 (kept in the DLQ), skipped {EVENTS}" in not_ours
+    kept = read_topic(settings, settings.topics.notifications_dlq, 3 * EVENTS, timeout_s=WAIT_S)
+    assert len(kept) == 3 * EVENTS
 
     broken_healed = True
-    again = subprocess.run(
-        [sys.executable, "-m", "cli.main", "notify", "redeliver", "--partner", "broken"],
+    assert f"redelivered {EVENTS}, failed again 0" in _redeliver(env, "broken")
+    assert broken.delivered_ids() == ids
+    assert "redelivered 0, failed again 0 (kept in the DLQ), skipped 0" in _redeliver(env, "broken")
+    for stub in (steady, flaky, broken, slow):
+        stub.stop()
+
+
+def _header(message: Message, name: str) -> str:
+    value = dict(message.headers() or [])[name]
+    assert isinstance(value, bytes)
+    return value.decode()
+
+
+def _redeliver(env: dict[str, str], partner: str, exit_code: int = 0) -> str:
+    """Run `ledger notify redeliver`; it exits 1 when letters failed again."""
+    run = subprocess.run(
+        [sys.executable, "-m", "cli.main", "notify", "redeliver", "--partner", partner],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -140,8 +170,5 @@ def test_webhooks_are_signed_retried_independent_and_never_lost(
         timeout=120,
         check=False,
     )
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert f"redelivered {EVENTS}, failed again 0" in again.stdout
-    assert broken.delivered_ids() == ids
-    for stub in (steady, flaky, broken, slow):
-        stub.stop()
+    assert run.returncode == exit_code, run.stdout + run.stderr
+    return run.stdout
