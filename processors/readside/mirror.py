@@ -10,6 +10,9 @@ the script's answer:
 - NO_MODEL: rebuild the whole model (heal.py), then retry.
 The blocking work (journal reads with confluent-kafka) runs in a thread so the worker's
 event loop keeps heartbeating.
+
+While Redis does not answer (restarting, network), the batch waits and is tried again with
+backoff: there is nothing else useful to do with it, and the backlog is safe in Kafka.
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ log = logging.getLogger("ledger.mirror")
 
 ATTEMPTS_PER_BATCH_MAX = 5
 """Heal or rebuild, then retry: more than a few rounds means something else is wrong."""
+
+
+REDIS_RETRY_FIRST_S = 0.2
+REDIS_RETRY_MAX_S = 5.0
+REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
 
 
 class MirrorStuck(RuntimeError):
@@ -83,8 +91,11 @@ class RedisMirror:
 
     async def ensure_model(self) -> None:
         """Rebuild when there is no live model (Redis lost its data): the timer's check."""
-        if live_generation(self.sync_client, self.settings.redis_key_prefix) is None:
-            await self._rebuild()
+        try:
+            if live_generation(self.sync_client, self.settings.redis_key_prefix) is None:
+                await self._rebuild()
+        except REDIS_UNAVAILABLE as error:
+            log.warning("Redis unavailable for the model check: %s", error)
 
     async def _mirror_partition(self, partition: int, records: list[JournalEvent]) -> None:
         arguments = []
@@ -104,6 +115,24 @@ class RedisMirror:
             arguments.append(script_argument(event, record.offset))
             sent_at_ms.append(event.request.requested_at_ms)
         batch = Batch(partition, arguments, records[0].offset, records[-1].offset)
+        pause_s = REDIS_RETRY_FIRST_S
+        while True:
+            try:
+                await self._apply(partition, batch, sent_at_ms)
+                return
+            except REDIS_UNAVAILABLE as error:
+                log.warning(
+                    "Redis unavailable (%s): partition %d batch at %d again in %.1f s",
+                    error,
+                    partition,
+                    batch.first_offset,
+                    pause_s,
+                )
+                await asyncio.sleep(pause_s)
+                pause_s = min(pause_s * 2, REDIS_RETRY_MAX_S)
+
+    async def _apply(self, partition: int, batch: Batch, sent_at_ms: list[int]) -> None:
+        arguments = batch.arguments
         for _ in range(ATTEMPTS_PER_BATCH_MAX):
             vouched_generation, vouched_offset = self.stats.vouched.get(partition, ("", None))
             result = await self.applier.apply(batch, vouched_generation, vouched_offset)
