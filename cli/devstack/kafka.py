@@ -186,7 +186,7 @@ class KafkaBroker:
     def _format_storage_once(self, java: str) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [
                 java,
@@ -207,6 +207,19 @@ class KafkaBroker:
         )
         if result.returncode != 0:
             raise DevstackError(f"formatting Kafka storage failed: {result.stderr.strip()}")
+
+
+def new_cluster_id() -> str:
+    """A random cluster id in Kafka's form (a UUID in unpadded URL-safe base64).
+
+    One in 64 such strings starts with '-', which the storage tool's command line reads as an
+    option (`--cluster-id: expected one argument`); Kafka's own generator draws again in that
+    case, and so does this one.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def require_java() -> str:
