@@ -318,7 +318,12 @@ class CoreSession:
             self.consumer.close()
         except (KafkaException, RuntimeError) as exc:
             log.warning("consumer close: %s", exc)
-        self.producer.flush(10)
+        try:
+            self.producer.flush(10)
+        except KafkaException as exc:
+            # A fenced or fatally failed producer raises here; what it still held belongs to a
+            # transaction that can never commit, and the next session must start regardless.
+            log.warning("producer close: %s", exc)
 
     def accounts(self) -> int:
         return sum(len(store) for store in self.stores.values())
