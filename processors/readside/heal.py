@@ -17,6 +17,7 @@ from __future__ import annotations
 import redis
 
 from ledger.settings import Settings
+from processors.readside.announce import RecentOutcomes, waiting_since_ms
 from processors.readside.journal import read_journal
 from processors.readside.projection import script_argument
 from processors.readside.replay import ReplayReport, replay
@@ -39,13 +40,16 @@ def heal_stretch(
     Raises JournalReadTimeout, KafkaException, UndecodableMessage, redis errors.
     """
     applier = SyncApplier(client, settings)
+    recent = RecentOutcomes(waiting_since_ms(settings))
     read = 0
     start = stored_offset + 1
     if start < first_offset:
         for batch in read_journal(settings, {partition: start}, stops={partition: first_offset}):
-            arguments = [
-                script_argument(contracts.decode_event(r.value), r.offset) for r in batch.records
-            ]
+            arguments = []
+            for record in batch.records:
+                event = contracts.decode_event(record.value)
+                arguments.append(script_argument(event, record.offset))
+                recent.note(event)
             if arguments:
                 applier.apply(
                     Batch(partition, arguments, batch.records[0].offset, batch.position - 1),
@@ -54,9 +58,12 @@ def heal_stretch(
                 )
             read += len(arguments)
     applier.apply(Batch(partition, [], first_offset, first_offset - 1), Mode.BUILD, generation)
+    recent.publish(client, settings.redis_key_prefix)
     return read
 
 
 def rebuild(settings: Settings, client: redis.Redis, contracts: WireContracts) -> ReplayReport:
-    """Replay the whole journal into a fresh generation and swap it in (see replay.py)."""
-    return replay(settings, client, contracts, source="self-heal")
+    """Replay the whole journal into a fresh generation and swap it in (see replay.py), then
+    announce the outcomes a gateway may still be waiting for."""
+    since_ms = waiting_since_ms(settings)
+    return replay(settings, client, contracts, source="self-heal", announce_since_ms=since_ms)

@@ -8,7 +8,10 @@ Steps, in this order:
 3. record each partition's final position (past trailing transaction markers) in the new
    generation's offsets, and its metadata;
 4. swap the live pointer to the new generation (one SET: readers never see a half-built
-   model), then delete the old generation's keys.
+   model), then delete the old generation's keys;
+5. with `announce_since_ms` (the mirror's self-heal), publish the outcomes of the events
+   processed since then: a gateway may be waiting for one of them, and the mirror will
+   not publish what the rebuild already applied.
 A mirror running meanwhile keeps writing the old generation; after the swap its next batch
 finds the new generation's offsets and heals the stretch between (processors/readside/heal.py).
 
@@ -26,6 +29,7 @@ from typing import TextIO
 import redis
 
 from ledger.settings import Settings
+from processors.readside.announce import RecentOutcomes
 from processors.readside.generation import drop_generation, new_generation_id, swap_in
 from processors.readside.journal import (
     end_offsets,
@@ -86,6 +90,7 @@ def replay(
     start: ReplayStart = ReplayStart(),  # frozen, so sharing the default is safe
     progress_out: TextIO | None = None,
     source: str = "replay",
+    announce_since_ms: int | None = None,
 ) -> ReplayReport:
     """Build a new generation from the journal and swap it in. See the module docstring.
 
@@ -103,10 +108,13 @@ def replay(
         bar = ProgressBar(sum(ends[p] - max(o, 0) for p, o in starts.items()), progress_out)
     events = 0
     positions: dict[int, int] = {}
+    recent = RecentOutcomes(announce_since_ms)
     for batch in read_journal(settings, starts):
-        arguments = [
-            script_argument(contracts.decode_event(r.value), r.offset) for r in batch.records
-        ]
+        arguments = []
+        for record in batch.records:
+            event = contracts.decode_event(record.value)
+            arguments.append(script_argument(event, record.offset))
+            recent.note(event)
         first = batch.records[0].offset if batch.records else batch.position
         applier.apply(
             Batch(batch.partition, arguments, first, batch.position - 1), Mode.BUILD, generation
@@ -130,4 +138,5 @@ def replay(
     replaced = swap_in(client, settings.redis_key_prefix, generation)
     if replaced is not None and replaced != generation:
         drop_generation(client, settings.redis_key_prefix, replaced)
+    recent.publish(client, settings.redis_key_prefix)
     return ReplayReport(generation, replaced, events, time.monotonic() - started, positions)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import redis
 
@@ -14,7 +15,7 @@ from ledger.settings import Settings
 from processors.readside.asof import balances_as_of
 from processors.readside.audit import audit
 from processors.readside.replay import ReplayStart, replay
-from readmodel.keys import GenerationKeys
+from readmodel.keys import GenerationKeys, outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from tests.integration.readside.conftest import (
@@ -71,8 +72,9 @@ def test_self_heals_after_redis_lost_the_model(
     wait_for(lambda: read_model.generation() is not None, "the mirror to notice", 30)
     wait_for(lambda: _balances(read_model) == before, "balances to come back", 30)
     # And it keeps mirroring afterwards.
+    sequence = read_model.balances(PROGRAM, "a00")[0].sequence + 1  # read before writing
     writer.apply([request("a00", "ACCRUE", 5)])
-    wait_for_sequence(read_model, "a00", len(read_model.history(PROGRAM, "a00", 100)) + 1)
+    wait_for_sequence(read_model, "a00", sequence)
     assert "rebuilding it from the journal" in mirror.log()
 
 
@@ -108,8 +110,8 @@ def test_replay_swaps_in_a_fresh_generation_equal_to_the_live_one(
     assert _user_keys(snapshot(redis_client, topics.redis_key_prefix)) == live
 
     # The mirror carries on in the new generation.
+    sequence = read_model.balances(PROGRAM, "a01")[0].sequence + 1  # read before writing
     writer.apply([request("a01", "ACCRUE", 1)])
-    sequence = read_model.balances(PROGRAM, "a01")[0].sequence + 1
     wait_for_sequence(read_model, "a01", sequence)
 
     # From explicit offsets and from a time: only the events from there on.
@@ -169,3 +171,33 @@ def test_balances_as_of_a_past_time(
     assert [(b.available, b.sequence) for b in then] == [(100, 1)]
     now = balances_as_of(topics, contracts, PROGRAM, time.time_ns() // 10**6)
     assert [(b.account_id, b.available) for b in now] == [("t1", 60), ("t2", 5)]
+
+
+def test_a_rebuild_announces_the_outcomes_a_gateway_may_wait_for(
+    topics: Settings,
+    writer: JournalWriter,
+    read_model: SyncReadModel,
+    redis_client: redis.Redis,
+    tmp_path: Path,
+) -> None:
+    """Events the mirror applies by rebuilding (here: journal written before any model
+    existed) still have their outcomes published, so a waiting gateway answers 201."""
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    pubsub.subscribe(outcome_channel(topics.redis_key_prefix))
+    events = writer.apply([request(f"c{n}", "ACCRUE", 10 + n) for n in range(3)])
+    mirror = LedgerProcess(["mirror"], settings_env(topics), tmp_path / "mirror.log")
+    mirror.start()
+    try:
+        wanted = {e.request.request_id for e in events}
+        heard: set[str] = set()
+        deadline = time.monotonic() + 60
+        while not wanted <= heard:
+            assert time.monotonic() < deadline, mirror.log()[-3000:]
+            message = pubsub.get_message(timeout=0.5)
+            if message is not None:
+                heard.add(parse_outcome(message["data"]).request_id)
+        assert "rebuilding it from the journal" in mirror.log()
+        assert read_model.balances(PROGRAM, "c2")[0].available == 12
+    finally:
+        pubsub.close()
+        assert mirror.stop() == 0
