@@ -26,12 +26,7 @@ def _item(settings: Settings, contracts: WireContracts, request: Request) -> Wor
     return WorkItem(key, value, partition_for(key, settings.partitions), None, None)
 
 
-def test_expiry_and_hold_timeout_fire_exactly_once(topics: Settings, tmp_path: Path) -> None:
-    settings = replace(
-        topics, core_group_id=f"{topics.topic_prefix}core", transaction_timeout_ms=5_000
-    )
-    contracts = WireContracts.for_registry(None)
-    now_ms = time.time_ns() // 10**6
+def _requests(settings: Settings, contracts: WireContracts, now_ms: int) -> list[WorkItem]:
     items = []
     for n in range(ACCOUNTS):
         account = f"t{n:03d}"
@@ -52,13 +47,29 @@ def test_expiry_and_hold_timeout_fire_exactly_once(topics: Settings, tmp_path: P
                 principal="test",
             )
             items.append(_item(settings, contracts, request))
+    return items
+
+
+def test_expiry_and_hold_timeout_fire_exactly_once(topics: Settings, tmp_path: Path) -> None:
+    settings = replace(
+        topics, core_group_id=f"{topics.topic_prefix}core", transaction_timeout_ms=5_000
+    )
+    contracts = WireContracts.for_registry(None)
     core = LedgerProcess(
         ["core", "--instance-id", "timers-1"], settings_env(settings), tmp_path / "core.log"
     )
     core.start()
     try:
+        # The lifetimes count from now: take "now" once the core is ready to decide, or a
+        # slow start-up would see the expiries already in the past (and reject everything).
+        deadline = time.monotonic() + 60
+        while "assigned partitions" not in core.log():
+            assert time.monotonic() < deadline, core.log()[-2000:]
+            time.sleep(0.1)
+        now_ms = time.time_ns() // 10**6
+        items = _requests(settings, contracts, now_ms)
         produce(settings, items)
-        time.sleep(LIFETIME_MS / 1000 + 2.5)
+        time.sleep(max(0.0, (now_ms + LIFETIME_MS) / 1000 + 2.5 - time.time()))
         core.signal(signal.SIGKILL)  # timers fired; their effects must not fire again
         core.start()
         time.sleep(4)

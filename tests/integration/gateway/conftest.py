@@ -83,7 +83,13 @@ class Ledger:
 def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **env: str) -> Ledger:
     ensure_topics(AdminClient(settings.kafka_config()), ledger_topics(settings))
     port = free_port()
-    environment = settings_env(settings, LEDGER_GATEWAY_PORT=str(port), **env)
+    # Writes wait up to 30 s for their outcome (5 s by default): a busy CI machine must not
+    # turn a 201 into a 202. Tests of the timeout path set their own.
+    environment = settings_env(
+        settings,
+        LEDGER_GATEWAY_PORT=str(port),
+        **{"LEDGER_GATEWAY_OUTCOME_TIMEOUT_MS": "30000", **env},
+    )
     argv = {
         "core": ["core", "--status-interval", "0"],
         "mirror": ["mirror"],

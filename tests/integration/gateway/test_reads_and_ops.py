@@ -164,9 +164,11 @@ def test_oversized_bodies_are_refused_with_413(ledger: Ledger) -> None:
 def test_rate_limit_answers_429_with_retry_after(ledger: Ledger) -> None:
     token = ledger.key(Scope.BALANCES_READ, rate_per_s=1, rate_burst=3)
     with ledger.client(token) as client:
-        answers = [client.get(f"{ACME}/accounts/warm-up/balances") for _ in range(5)]
-        assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
-        limited = answers[3]
+        answers = [client.get(f"{ACME}/accounts/warm-up/balances") for _ in range(6)]
+        codes = [a.status_code for a in answers]
+        # The bucket refills one token a second, so a stalled machine may let one more through.
+        assert codes[:3] == [200, 200, 200] and 429 in codes[3:], codes
+        limited = next(a for a in answers if a.status_code == 429)
         assert limited.json()["code"] == "rate_limited"
         assert int(limited.headers["Retry-After"]) >= 1
         time.sleep(1.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -168,10 +169,10 @@ def test_respond_async_answers_202_with_a_status_url_that_resolves(ledger: Ledge
         assert answer.status_code == 202, answer.text
         assert answer.json()["status"] == "PENDING"
         location = answer.headers["Location"]
-        for _ in range(100):
-            status = client.get(location).json()
-            if status["status"] != "PENDING":
-                break
+        deadline = time.monotonic() + 60
+        while (status := client.get(location).json())["status"] == "PENDING":
+            assert time.monotonic() < deadline, "still PENDING after 60 s"
+            time.sleep(0.1)
         assert status["status"] == "APPLIED"
 
 

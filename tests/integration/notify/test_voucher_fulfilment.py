@@ -40,6 +40,8 @@ def _partners(path: Path, url: str) -> Path:
                 'statuses = ["APPLIED"]',
                 'assets = ["voucher_coffee"]',
                 "max_attempts = 5",
+                # The stub answers after its own call to the gateway: give it time.
+                "timeout_ms = 60000",
             ]
         )
     )
@@ -126,5 +128,6 @@ def test_a_failed_fulfilment_reverses_the_redemption(
         stop_ledger(ledger)
         partner.stop()
     assert len(issued) == 1
-    operations = [entry["operation"] for entry in history["entries"]]
-    assert operations.count("REVERSE") == 1
+    # A repeated notification may repeat the partner's call; it is reversed once all the same.
+    reversals = [e for e in history["entries"] if e["operation"] == "REVERSE"]
+    assert [e["status"] for e in reversals if e["status"] != "DUPLICATE"] == ["APPLIED"]
