@@ -91,7 +91,35 @@ def ensure_topics(admin: AdminClient, specs: Sequence[TopicSpec]) -> EnsureRepor
             _verify(admin, [s for s in missing if s.name in already], wait_s=ADMIN_TIMEOUT_S)
             created = [name for name in created if name not in already]
             existing += [s for s in missing if s.name in already]
+        _await_leaders(admin, [s for s in missing if s.name in created])
     return EnsureReport(created=created, existing=[s.name for s in existing])
+
+
+def _await_leaders(admin: AdminClient, specs: Sequence[TopicSpec]) -> None:
+    """Return once every partition of the new topics has a leader in the metadata.
+
+    The broker answers a creation before its metadata shows the topic, so without this wait a
+    caller that uses a topic at once (a producer, a describe) may be told it does not exist.
+    """
+    if not specs:
+        return
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    while True:
+        topics = admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics
+        waiting = [
+            s.name
+            for s in specs
+            if s.name not in topics
+            or len(topics[s.name].partitions) != s.partitions
+            or any(p.leader < 0 or p.error is not None for p in topics[s.name].partitions.values())
+        ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise TopicLayoutError(
+                f"topics {waiting} were created but have no leader after {ADMIN_TIMEOUT_S:.0f} s"
+            )
+        time.sleep(METADATA_POLL_S)
 
 
 def _verify(admin: AdminClient, specs: Sequence[TopicSpec], wait_s: float = 0.0) -> None:
