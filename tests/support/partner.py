@@ -4,7 +4,6 @@ signature, records what arrived, and misbehaves on request (fail, be slow)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +91,7 @@ class PartnerStub:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", _free_port()), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # the OS picks the port
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
@@ -100,9 +99,3 @@ class PartnerStub:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

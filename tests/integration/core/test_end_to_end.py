@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import urllib.request
 from collections import Counter
@@ -14,17 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from ledger.settings import Settings
 from schemas.contracts import WireContracts
 from tests.support.kafka_io import produce, read_topic
+from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.verify import journal_problems
 from tests.support.workload import generate
 
 SEED = 20261125
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_every_request_has_exactly_one_outcome_matching_the_model(

@@ -4,7 +4,6 @@ the real Kafka and Redis, under a topic and key prefix of their own (one stack f
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,17 +21,11 @@ from gateway.auth import KeyAdmin, Scope
 from ledger.settings import Settings
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from tests.infrastructure import Infrastructure
+from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
 
 READY_TIMEOUT_S = 90.0
 ALL_SCOPES = tuple(Scope)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def isolated_settings(infrastructure: Infrastructure) -> Settings:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ import urllib.request
 from dataclasses import replace
 
 from ledger.settings import Settings
+from tests.support.ports import free_port
 from tests.support.processes import ROOT, settings_env
 
 READY_TIMEOUT_S = 120.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _ready(url: str) -> bool:
@@ -36,7 +30,7 @@ def _ready(url: str) -> bool:
 
 def test_run_serves_a_transaction_end_to_end_and_stops_cleanly(settings: Settings) -> None:
     settings = replace(settings, core_group_id=f"{settings.topic_prefix}core")
-    port = _free_port()
+    port = free_port()
     env = settings_env(settings, LEDGER_GATEWAY_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "run"],

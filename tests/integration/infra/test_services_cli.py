@@ -13,14 +13,9 @@ from pathlib import Path
 import pytest
 
 from cli.devstack.process import port_is_free
+from tests.support.ports import free_port
 
 COMMAND_TIMEOUT_S = 240
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -32,9 +27,9 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     }
     env.update(
         LEDGER_DEVSTACK_DIR=str(tmp_path / "devstack"),
-        LEDGER_KAFKA_PORT=str(_free_port()),
-        LEDGER_KAFKA_CONTROLLER_PORT=str(_free_port()),
-        LEDGER_REDIS_PORT=str(_free_port()),
+        LEDGER_KAFKA_PORT=str(free_port()),
+        LEDGER_KAFKA_CONTROLLER_PORT=str(free_port()),
+        LEDGER_REDIS_PORT=str(free_port()),
         LEDGER_KAFKA_HEAP_MB="512",
     )
     # Share the jar cache of the main stack so this test does not download Kafka again.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import replace
@@ -22,16 +21,10 @@ from tests.integration.readside.conftest import (
     wait_for_offsets,
 )
 from tests.integration.readside.journal_writer import PROGRAM, JournalWriter, request
+from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
 
 ACCOUNTS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _start_redis(port: int, data: Path) -> subprocess.Popen[bytes]:
@@ -84,7 +77,7 @@ def _round(writer: JournalWriter, amount: int) -> None:
 def test_mirror_rebuilds_after_flushall_and_after_a_restart_without_data(
     topics: Settings, writer: JournalWriter, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = replace(topics, redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0")
     data = tmp_path / "redis"
     server = _start_redis(port, data)
