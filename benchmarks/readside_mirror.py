@@ -164,7 +164,7 @@ def freshness(rate: float, seconds: float, log_dir: Path) -> None:
     mirror = LedgerProcess(["mirror", "--loglevel", "warning"], env, log_dir / "mirror.log")
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
-    pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(outcome_channel(settings.redis_key_prefix))
     stop = threading.Event()
 

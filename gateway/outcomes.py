@@ -90,7 +90,7 @@ class OutcomeWaiter:
             finally:
                 self._subscribed.clear()
                 with suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(RESUBSCRIBE_PAUSE_S)
 
     def _on_message(self, data: bytes | str) -> None:

@@ -90,7 +90,7 @@ class RedisOutcomeWatcher(threading.Thread):
     def __init__(self, settings: Settings) -> None:
         super().__init__(name="watch-redis-outcomes", daemon=True)
         self.client = redis.Redis.from_url(settings.redis_url)
-        self.pubsub = self.client.pubsub()  # type: ignore[no-untyped-call]  # redis-py stub gap
+        self.pubsub = self.client.pubsub()
         self.pubsub.subscribe(outcome_channel(settings.redis_key_prefix))
         # Wait for the confirmation, so no outcome published after this returns is missed.
         confirmation = self.pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT_S)

@@ -30,7 +30,7 @@ class OutcomeListener:
     """Collects every message of the outcome channel in a thread."""
 
     def __init__(self, client: redis.Redis, channel: str) -> None:
-        self.pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        self.pubsub = client.pubsub(ignore_subscribe_messages=True)
         self.pubsub.subscribe(channel)
         self.messages: list[bytes] = []
         self.stop = threading.Event()

@@ -182,7 +182,7 @@ def test_a_rebuild_announces_the_outcomes_a_gateway_may_wait_for(
 ) -> None:
     """Events the mirror applies by rebuilding (here: journal written before any model
     existed) still have their outcomes published, so a waiting gateway answers 201."""
-    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(outcome_channel(topics.redis_key_prefix))
     events = writer.apply([request(f"c{n}", "ACCRUE", 10 + n) for n in range(3)])
     mirror = LedgerProcess(["mirror"], settings_env(topics), tmp_path / "mirror.log")
