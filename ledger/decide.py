@@ -8,12 +8,22 @@ The account clock never runs backwards: `now = max(now_ms, state.clock_ms)`.
 Checks run in the precedence order of `ledger.reasons.Reason`; the first failing one is the
 reason. Every operation first passes the common checks:
 
-    program_unknown, operation_unknown, request_id_reserved, requested_in_future,
-    stale_request (not for EXPIRE / HOLD_TIMEOUT: they are guarded by state instead),
-    duplicate -> DUPLICATE with the original sequence, idempotency_conflict, asset_unknown
+    program_unknown, operation_unknown,
+    operation_not_permitted (the channel may not ask for it: ledger.model.PERMITTED_OPERATIONS),
+    request_id_reserved, stale_request (not for system operations: see below),
+    duplicate -> DUPLICATE of the first outcome, idempotency_conflict,
+    requested_in_future (not for system operations), asset_unknown
 
-then the field and state checks its own docstring lists. A rejection changes nothing: the
-returned state is the very object passed in (a new empty one for a new account).
+then the field and state checks its own docstring lists. A rejection changes no balance, lot
+or hold. One decided after the idempotency check is final: the returned state remembers it
+(a receipt, ledger/idempotency.py), so a retry answers DUPLICATE with the same reason. Any
+other rejection, and every DUPLICATE, returns the very state object passed in (a new empty one
+for a new account).
+
+System operations (transfer legs, timers) are exempt from the date checks: they are dated by
+the processor that generated them, they may wait in Kafka longer than a window (a stopped
+partition must not strand a transfer in @transit), and they are exactly once by construction:
+ids unique for all time, delivered inside the core's transactions, timers guarded by state.
 
 Double entry: postings name the customer account by its id and the program's system accounts
 by `@name`. Per asset, each event's postings sum to zero, so the trial balance over all
@@ -29,7 +39,7 @@ accounts, system ones included, stays zero:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger import lots as lotbook
 from ledger.evolve import evolve
@@ -38,16 +48,19 @@ from ledger.idempotency import (
     live_receipt,
     live_reversible,
     receipts_to_forget,
+    remembers_rejection,
     reversibles_to_forget,
 )
 from ledger.model import (
     INT64_MAX,
     INT64_MIN,
+    PERMITTED_OPERATIONS,
     RESERVED_ID_PREFIXES,
     SYSTEM_OPERATIONS,
     AccountState,
     Balance,
     CarriedLot,
+    Channel,
     Hold,
     LedgerEvent,
     Lot,
@@ -100,10 +113,7 @@ _NEEDS_REFERENCE = frozenset(
 _TRANSFER_LEGS = frozenset(
     {Operation.TRANSFER, Operation.TRANSFER_CREDIT, Operation.TRANSFER_REFUND}
 )
-_TIMERS = frozenset({Operation.EXPIRE, Operation.HOLD_TIMEOUT})
 _REVERSIBLE = frozenset({Operation.ACCRUE, Operation.REDEEM, Operation.CAPTURE})
-# A credit leg rejected for these may already have been applied: refunding could pay twice.
-_NO_REFUND = frozenset({Reason.STALE_REQUEST, Reason.IDEMPOTENCY_CONFLICT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,46 +148,70 @@ class _Context:
     """Sequence the event gets if applied."""
     balance: Balance
     lots: tuple[Lot, ...]
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """What every outcome of one request shares, before it is decided."""
+
+    state: AccountState
+    request: Request
+    now: int
+    digest: str
+    channel: Channel
+    program: Program | None
 
 
 def decide(
-    state: AccountState | None, request: Request, now_ms: int, programs: Programs
+    state: AccountState | None,
+    request: Request,
+    now_ms: int,
+    programs: Programs,
+    channel: Channel = Channel.PUBLIC,
 ) -> Decision:
     """Decide one request against one account (`state=None`: an account never seen).
 
+    `channel` is where the request came from (the topic it was read from, or `system` for
+    timers): it decides which operations the request may ask for, whatever its `principal`
+    says. The default is the least trusted one.
+
     Reasons common to every operation, in order: program_unknown, operation_unknown,
-    request_id_reserved, requested_in_future, stale_request, idempotency_conflict,
-    asset_unknown; then the operation's own (see each `_op` function).
+    operation_not_permitted, request_id_reserved, stale_request, idempotency_conflict,
+    requested_in_future, asset_unknown; then the operation's own (see each `_op` function).
     """
     if state is None:
         state = AccountState(program=request.program, account_id=request.account_id)
     now = now_ms if now_ms > state.clock_ms else state.clock_ms
-    digest = content_hash(request)
     program = programs.get(request.program)
+    asked = _Asked(state, request, now, content_hash(request), channel, program)
     if program is None:
-        return _reject(state, request, now, digest, Reason.PROGRAM_UNKNOWN)
+        return _reject(asked, Reason.PROGRAM_UNKNOWN)
     operation = request.operation
     if operation is Operation.UNKNOWN:
-        return _reject(state, request, now, digest, Reason.OPERATION_UNKNOWN)
-    if operation not in SYSTEM_OPERATIONS and request.request_id.startswith(RESERVED_ID_PREFIXES):
-        return _reject(state, request, now, digest, Reason.REQUEST_ID_RESERVED)
-    if request.requested_at_ms > now + program.clock_skew_max_ms:
-        return _reject(state, request, now, digest, Reason.REQUESTED_IN_FUTURE)
-    if operation not in _TIMERS and request.requested_at_ms < now - program.idempotency_window_ms:
-        return _reject(state, request, now, digest, Reason.STALE_REQUEST)
+        return _reject(asked, Reason.OPERATION_UNKNOWN)
+    if operation not in PERMITTED_OPERATIONS[channel]:
+        return _reject(asked, Reason.OPERATION_NOT_PERMITTED)
+    system = operation in SYSTEM_OPERATIONS
+    if not system and request.request_id.startswith(RESERVED_ID_PREFIXES):
+        return _reject(asked, Reason.REQUEST_ID_RESERVED)
+    if not system and request.requested_at_ms < now - program.idempotency_window_ms:
+        return _reject(asked, Reason.STALE_REQUEST)
     receipt = live_receipt(
         state.receipts, state.holds, request.request_id, now, program.idempotency_window_ms
     )
     if receipt is not None:
-        if receipt.content_hash != digest:
-            return _reject(state, request, now, digest, Reason.IDEMPOTENCY_CONFLICT)
-        return _duplicate(state, request, now, digest, receipt.sequence)
+        if receipt.content_hash != asked.digest:
+            return _reject(asked, Reason.IDEMPOTENCY_CONFLICT)
+        return _duplicate(asked, receipt.sequence, receipt.reason)
+    if not system and request.requested_at_ms > now + program.clock_skew_max_ms:
+        return _reject(asked, Reason.REQUESTED_IN_FUTURE)
     asset = program.assets.get(request.asset)
     if asset is None:
-        return _reject(state, request, now, digest, Reason.ASSET_UNKNOWN)
+        return _reject(asked, Reason.ASSET_UNKNOWN)
     reason = _check_fields(request, now, program, asset)
     if reason is not None:
-        return _reject(state, request, now, digest, reason)
+        return _reject(asked, reason)
     balance = state.balances.get(asset.code) or Balance(asset.code, 0, 0)
     context = _Context(
         state,
@@ -188,11 +222,12 @@ def decide(
         state.sequence + 1,
         balance,
         state.lots.get(asset.code, ()),
+        channel,
     )
     outcome = _OPERATIONS[operation](context)
     if isinstance(outcome, Reason):
-        return _reject(state, request, now, digest, outcome)
-    return _apply(context, digest, outcome)
+        return _reject(asked, outcome)
+    return _apply(context, asked.digest, outcome)
 
 
 def _check_fields(request: Request, now: int, program: Program, asset: Asset) -> Reason | None:
@@ -244,12 +279,13 @@ def _accrue(c: _Context) -> _Effect | Reason:
     Postings: @issuance -a, account +a. Reasons: balance_overflow.
     """
     amount = c.request.amount
-    effect = _credit(c, ((amount, _lot_expiry(c)),), ISSUANCE)
+    request_id = c.request.request_id
+    effect = _credit(c, ((amount, _lot_expiry(c)),), ISSUANCE, origin=request_id)
     if isinstance(effect, Reason):
         return effect
     lot_id = effect.lots[0].lot_id if effect.lots else None
     effect.reversibles = (
-        Reversible(c.request.request_id, Operation.ACCRUE, c.asset.code, amount, 0, lot_id, c.now),
+        Reversible(request_id, Operation.ACCRUE, c.asset.code, amount, 0, lot_id, c.now),
     )
     return effect
 
@@ -298,7 +334,7 @@ def _hold(c: _Context) -> _Effect | Reason:
         available=c.balance.available - amount,
         held=c.balance.held + amount,
         lots=changed,
-        holds_opened=(Hold(c.request.request_id, code, amount, expires, tuple(taken)),),
+        holds_opened=(Hold(c.request.request_id, code, amount, expires, tuple(taken), c.sequence),),
     )
 
 
@@ -307,7 +343,8 @@ def _capture(c: _Context) -> _Effect | Reason:
     The captured part comes from the hold's earliest-expiring slices.
 
     Postings: @holds -h, @redemptions +a, account +(h-a), and for released slices whose lot
-    expired meanwhile: account -x, @expired +x. Reasons: reference_not_found,
+    expired meanwhile (after a negative balance is paid back): account -x, @expired +x.
+    Reasons: reference_not_found,
     reference_wrong_kind, reference_asset_mismatch, hold_not_open, hold_expired,
     capture_exceeds_hold.
     """
@@ -321,13 +358,15 @@ def _capture(c: _Context) -> _Effect | Reason:
         return Reason.CAPTURE_EXCEEDS_HOLD
     effect = _close_hold(c, hold, amount)
     effect.reversibles = (
+        *effect.reversibles,
         Reversible(c.request.request_id, Operation.CAPTURE, hold.asset, amount, 0, None, c.now),
     )
     return effect
 
 
 def _release(c: _Context) -> _Effect | Reason:
-    """RELEASE: give an open hold back in full; slices whose lot expired meanwhile expire now.
+    """RELEASE: give an open hold back in full. Like any credit, the value coming back pays a
+    negative balance first; then slices whose lot expired meanwhile expire now.
 
     Postings: @holds -h, account +h (account -x, @expired +x for expired slices).
     Reasons: reference_not_found, reference_wrong_kind, reference_asset_mismatch,
@@ -360,11 +399,12 @@ def _reverse(c: _Context) -> _Effect | Reason:
     its request_id, within the program's reversal window). Reversals add up and never exceed
     the original.
 
-    Reversing an ACCRUE takes the value back from the lot it created first, then from the
-    other lots in spending order (expired ones included). If the account no longer has it,
-    the asset's clawback policy decides: allow_negative takes what is there and leaves the
-    balance negative; reject refuses with accrual_already_spent. Postings: account -a,
-    @issuance +a.
+    Reversing an ACCRUE takes the value back from the lot it created first; then, for what of
+    the accrual expired, from @expired (the customer already lost that value: it is not
+    charged twice); then from the other lots in spending order (expired ones included). If
+    the account no longer has what it is charged, the asset's clawback policy decides:
+    allow_negative takes what is there and leaves the balance negative; reject refuses with
+    accrual_already_spent. Postings: account -c, @expired -e, @issuance +a (c + e = a).
 
     Reversing a REDEEM or CAPTURE credits a new lot expiring at expires_at_ms or now + the
     lot lifetime. Postings: @redemptions -a, account +a.
@@ -389,21 +429,28 @@ def _reverse(c: _Context) -> _Effect | Reason:
     amount = c.request.amount
     if original.reversed_amount + amount > original.amount:
         return Reason.REVERSAL_EXCEEDS_ORIGINAL
+    from_expired = 0
     if original.operation is Operation.ACCRUE:
-        effect = _claw_back(c, amount, original.lot_id, ISSUANCE, Reason.ACCRUAL_ALREADY_SPENT)
+        in_lot = next((lot.amount for lot in c.lots if lot.lot_id == original.lot_id), 0)
+        from_expired = min(max(amount - in_lot, 0), original.expired_amount)
+        charged = amount - from_expired
+        effect = _claw_back(c, charged, original.lot_id, ISSUANCE, Reason.ACCRUAL_ALREADY_SPENT)
+        if not isinstance(effect, Reason) and from_expired:
+            code = c.asset.code
+            effect.postings = [
+                *([Posting(c.request.account_id, code, -charged)] if charged else []),
+                Posting(EXPIRED, code, -from_expired),
+                Posting(ISSUANCE, code, amount),
+            ]
     else:
         effect = _credit(c, ((amount, _lot_expiry(c)),), REDEMPTIONS)
     if isinstance(effect, Reason):
         return effect
     effect.reversibles = (
-        Reversible(
-            original.request_id,
-            original.operation,
-            original.asset,
-            original.amount,
-            original.reversed_amount + amount,
-            original.lot_id,
-            original.recorded_at_ms,
+        replace(
+            original,
+            reversed_amount=original.reversed_amount + amount,
+            expired_amount=original.expired_amount - from_expired,
         ),
     )
     return effect
@@ -427,8 +474,8 @@ def _adjust(c: _Context) -> _Effect | Reason:
 def _transfer(c: _Context) -> _Effect | Reason:
     """TRANSFER (debit leg): move value to `counterparty_account_id` in the same program.
     Takes unexpired lots in spending order and emits a TRANSFER_CREDIT request
-    (id `credit:<source account>:<request_id>`) for the destination carrying the slices with
-    their expiries.
+    (id `credit:<source account>:<sequence of this event>`, unique for all time; reference =
+    the TRANSFER's request_id) for the destination, carrying the slices with their expiries.
 
     Postings: account -a, @transit +a. Reasons (besides field checks counterparty_missing,
     transfer_to_self, asset_not_transferable): insufficient_funds.
@@ -441,7 +488,7 @@ def _transfer(c: _Context) -> _Effect | Reason:
     destination = request.counterparty_account_id
     assert destination is not None
     credit = Request(
-        request_id=f"credit:{request.account_id}:{request.request_id}",
+        request_id=f"credit:{request.account_id}:{c.sequence}",
         program=request.program,
         account_id=destination,
         operation=Operation.TRANSFER_CREDIT,
@@ -467,10 +514,11 @@ def _transfer(c: _Context) -> _Effect | Reason:
 def _transfer_leg(c: _Context) -> _Effect | Reason:
     """TRANSFER_CREDIT / TRANSFER_REFUND (system): credit the carried slices as lots with
     their original expiries (an already passed expiry is expired by the next timer run).
-    A rejected credit leg emits a TRANSFER_REFUND (id `refund:<destination>:<source
-    request_id>`) to the source, except when rejected as stale_request or
-    idempotency_conflict, where it may have been applied already; a rejected refund leaves
-    the value in @transit for an operator.
+    A credit leg rejected for good (a final rejection, ledger.reasons.REMEMBERED_REASONS)
+    emits a TRANSFER_REFUND (id `refund:<destination>:<source sequence>`) to the source. A leg
+    rejected before the idempotency check (not permitted on its channel, a conflicting id)
+    refunds nothing: it is not the ledger's own, or it may have been applied already. A
+    rejected refund leaves the value in @transit, named by the audit, for an operator.
 
     Postings: @transit -a, account +a. Reasons (besides field checks counterparty_missing,
     transfer_to_self, lots_inconsistent): balance_overflow.
@@ -482,6 +530,7 @@ def _transfer_leg(c: _Context) -> _Effect | Reason:
 def _expire(c: _Context) -> _Effect | Reason:
     """EXPIRE (system, id `expire:<lot_id>`, reference = lot id): remove what is left of a lot
     whose expiry has passed. Slices under an open hold are not in the lot and stay untouched.
+    If an ACCRUE created the lot, its reversal record learns how much expired.
 
     Postings: account -x, @expired +x. Reasons: reference_not_found, timer_not_due.
     """
@@ -498,7 +547,8 @@ def _expire(c: _Context) -> _Effect | Reason:
         ],
         available=c.balance.available - lot.amount,
         held=c.balance.held,
-        lots=[Lot(lot.lot_id, code, 0, lot.expires_at_ms, lot.created_sequence)],
+        lots=[replace(lot, amount=0)],
+        reversibles=_expired_accruals(c, [(lot.origin, lot.amount)]),
     )
 
 
@@ -513,11 +563,15 @@ def _lot_expiry(c: _Context) -> int | None:
 
 
 def _credit(
-    c: _Context, parts: tuple[tuple[int, int | None], ...], counterpart: str
+    c: _Context,
+    parts: tuple[tuple[int, int | None], ...],
+    counterpart: str,
+    origin: str | None = None,
 ) -> _Effect | Reason:
     """Credit slices as new lots; a negative balance absorbs the earliest-expiring first.
 
-    Lot ids: `<sequence>` for one slice, `<sequence>.<n>` for several.
+    Lot ids: `<sequence>` for one slice, `<sequence>.<n>` for several. `origin`: the ACCRUE
+    whose lot this is.
     """
     total = sum(amount for amount, _ in parts)
     balance = c.balance
@@ -538,7 +592,7 @@ def _credit(
             amount -= paid
         if amount:
             lot_id = str(sequence) if single else f"{sequence}.{index}"
-            lots.append(Lot(lot_id, code, amount, expires, sequence))
+            lots.append(Lot(lot_id, code, amount, expires, sequence, origin))
     return _Effect(
         postings=[Posting(counterpart, code, -total), Posting(c.request.account_id, code, total)],
         available=balance.available + total,
@@ -596,7 +650,9 @@ def _open_hold(c: _Context) -> Hold | Reason:
 
 
 def _close_hold(c: _Context, hold: Hold, captured: int) -> _Effect:
-    """Capture `captured` from the front slices; return the rest to their lots."""
+    """Capture `captured` from the front slices and give the rest back, as a credit does: a
+    negative balance is paid back first (earliest-expiring slices first); of what is left, a
+    slice whose lot expired meanwhile expires now, the others return to their lots."""
     code = hold.asset
     account = c.request.account_id
     postings = [Posting(HOLDS, code, -hold.amount)]
@@ -604,37 +660,56 @@ def _close_hold(c: _Context, hold: Hold, captured: int) -> _Effect:
         postings.append(Posting(REDEMPTIONS, code, captured))
     current = {lot.lot_id: lot for lot in c.lots}
     returned: list[Lot] = []
-    expired = 0
+    expired: list[tuple[str | None, int]] = []
     to_skip = captured
+    debt = -c.balance.available if c.balance.available < 0 else 0
     for part in hold.portions:
         amount = part.amount
         if to_skip:
-            skipped = amount if amount <= to_skip else to_skip
-            to_skip -= skipped
-            amount -= skipped
-            if not amount:
-                continue
+            spent = amount if amount <= to_skip else to_skip
+            to_skip -= spent
+            amount -= spent
+        if debt and amount:
+            paid = amount if amount <= debt else debt
+            debt -= paid
+            amount -= paid
+        if not amount:
+            continue
         if not lotbook.is_spendable(part, c.now):
-            expired += amount
+            expired.append((part.origin, amount))
             continue
         lot = current.get(part.lot_id)
         base = lot.amount if lot is not None else 0
-        returned.append(
-            Lot(part.lot_id, code, base + amount, part.expires_at_ms, part.created_sequence)
-        )
+        returned.append(replace(part, amount=base + amount))
     released = hold.amount - captured
     if released:
         postings.append(Posting(account, code, released))
-    if expired:
-        postings.append(Posting(account, code, -expired))
-        postings.append(Posting(EXPIRED, code, expired))
+    expired_total = sum(amount for _, amount in expired)
+    if expired_total:
+        postings.append(Posting(account, code, -expired_total))
+        postings.append(Posting(EXPIRED, code, expired_total))
     return _Effect(
         postings=postings,
-        available=c.balance.available + released - expired,
+        available=c.balance.available + released - expired_total,
         held=c.balance.held - hold.amount,
         lots=returned,
         holds_closed=(hold.hold_id,),
+        reversibles=_expired_accruals(c, expired),
     )
+
+
+def _expired_accruals(c: _Context, expired: list[tuple[str | None, int]]) -> tuple[Reversible, ...]:
+    """The reversal records of the accruals whose value just expired, told how much."""
+    by_origin: dict[str, int] = {}
+    for origin, amount in expired:
+        if origin is not None:
+            by_origin[origin] = by_origin.get(origin, 0) + amount
+    updated = []
+    for origin, amount in by_origin.items():
+        record = live_reversible(c.state.reversibles, origin, c.now, c.program.reversal_window_ms)
+        if record is not None and record.operation is Operation.ACCRUE:
+            updated.append(replace(record, expired_amount=record.expired_amount + amount))
+    return tuple(updated)
 
 
 # --- events ---------------------------------------------------------------------------------
@@ -643,8 +718,8 @@ def _close_hold(c: _Context, hold: Hold, captured: int) -> _Effect:
 def _apply(c: _Context, digest: str, effect: _Effect) -> Decision:
     state = c.state
     request = c.request
-    program = c.program
     sequence = c.sequence
+    forgotten_receipts, forgotten_reversibles = _forgetting(state, c.now, c.program)
     event = LedgerEvent(
         event_id=f"{state.program}:{state.account_id}:{sequence}",
         program=state.program,
@@ -656,31 +731,37 @@ def _apply(c: _Context, digest: str, effect: _Effect) -> Decision:
         processed_at_ms=c.now,
         content_hash=digest,
         request=request,
+        channel=c.channel,
         postings=tuple(effect.postings),
         balances=(Balance(c.asset.code, effect.available, effect.held),),
         lots=tuple(effect.lots),
         holds_opened=effect.holds_opened,
         holds_closed=effect.holds_closed,
         reversibles=effect.reversibles,
-        forgotten_request_ids=receipts_to_forget(
-            state.receipts, state.holds, c.now, program.idempotency_window_ms
-        ),
-        forgotten_reversibles=reversibles_to_forget(
-            state.reversibles, c.now, program.reversal_window_ms
-        ),
+        forgotten_request_ids=forgotten_receipts,
+        forgotten_reversibles=forgotten_reversibles,
     )
     return Decision(event, evolve(state, event), effect.emitted)
 
 
+def _forgetting(
+    state: AccountState, now: int, program: Program
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return (
+        receipts_to_forget(state.receipts, state.holds, now, program.idempotency_window_ms),
+        reversibles_to_forget(state.reversibles, now, program.reversal_window_ms),
+    )
+
+
 def _not_applied(
-    state: AccountState,
-    request: Request,
-    now: int,
-    digest: str,
+    asked: _Asked,
     status: Status,
     reason: Reason | None,
     original_sequence: int | None,
+    forgotten: tuple[tuple[str, ...], tuple[str, ...]] = ((), ()),
 ) -> LedgerEvent:
+    state = asked.state
+    request = asked.request
     return LedgerEvent(
         event_id=f"{state.program}:{state.account_id}:{state.sequence}:{status.value}:"
         f"{request.request_id}",
@@ -690,39 +771,44 @@ def _not_applied(
         status=status,
         reason=reason,
         original_sequence=original_sequence,
-        processed_at_ms=now,
-        content_hash=digest,
+        processed_at_ms=asked.now,
+        content_hash=asked.digest,
         request=request,
+        channel=asked.channel,
+        forgotten_request_ids=forgotten[0],
+        forgotten_reversibles=forgotten[1],
     )
 
 
-def _duplicate(
-    state: AccountState, request: Request, now: int, digest: str, original_sequence: int
-) -> Decision:
-    event = _not_applied(state, request, now, digest, Status.DUPLICATE, None, original_sequence)
-    return Decision(event, state)
+def _duplicate(asked: _Asked, original_sequence: int, reason: Reason | None) -> Decision:
+    """The first outcome again: the original's sequence, and its reason if it was rejected."""
+    event = _not_applied(asked, Status.DUPLICATE, reason, original_sequence)
+    return Decision(event, asked.state)
 
 
-def _reject(
-    state: AccountState, request: Request, now: int, digest: str, reason: Reason
-) -> Decision:
-    event = _not_applied(state, request, now, digest, Status.REJECTED, reason, None)
+def _reject(asked: _Asked, reason: Reason) -> Decision:
+    request = asked.request
+    if asked.program is None or not remembers_rejection(request.operation, reason):
+        return Decision(_not_applied(asked, Status.REJECTED, reason, None), asked.state)
+    forgotten = _forgetting(asked.state, asked.now, asked.program)
+    event = _not_applied(asked, Status.REJECTED, reason, None, forgotten)
     emitted: tuple[Request, ...] = ()
     if (
         request.operation is Operation.TRANSFER_CREDIT
-        and reason not in _NO_REFUND
-        # Only a forged credit leg lacks a source or a reference: nowhere to refund to.
+        # A leg that names no source or reference was not written by the ledger.
         and request.counterparty_account_id
         and request.counterparty_account_id != request.account_id
         and request.reference
     ):
-        emitted = (_refund_for(request, request.counterparty_account_id, now),)
-    return Decision(event, state, emitted)
+        emitted = (_refund_for(request, request.counterparty_account_id, asked.now),)
+    return Decision(event, evolve(asked.state, event), emitted)
 
 
 def _refund_for(credit: Request, source: str, now: int) -> Request:
+    # The credit leg's id ends with the source's sequence: unique for the source for all time.
+    source_sequence = credit.request_id.rpartition(":")[2]
     return Request(
-        request_id=f"refund:{credit.account_id}:{credit.reference}",
+        request_id=f"refund:{credit.account_id}:{source_sequence}",
         program=credit.program,
         account_id=source,
         operation=Operation.TRANSFER_REFUND,

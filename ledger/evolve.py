@@ -2,24 +2,28 @@
 
 Folding an account's journal from nothing with this function gives exactly the state `decide`
 returned (decide itself builds its new state with it), and exactly what the state changelog
-holds. REJECTED and DUPLICATE events change nothing.
+holds. DUPLICATE events change nothing; a REJECTED event changes nothing either unless it is
+a final rejection (ledger.idempotency.remembers), which only forgets and remembers receipts.
 
 Apply order matters and is fixed: forget (receipts, reversibles), then upsert lots, holds,
-reversibles, then remember the applied request. A request id reused after its receipt was
-forgotten moves to the end of the receipts, keeping them oldest first.
+reversibles, then remember the request. A request id reused after its receipt was forgotten
+moves to the end of the receipts, keeping them oldest first. A reversal record that the event
+creates (its request_id is the event's) goes last too; one it updates (a reversal, an expiry
+of an accrued lot) keeps its place.
 """
 
 from __future__ import annotations
 
+from ledger.idempotency import receipt_of, remembers
 from ledger.lots import apply_lot_changes
-from ledger.model import AccountState, LedgerEvent, Lot, Operation, Receipt, Status
+from ledger.model import AccountState, LedgerEvent, Lot, Receipt, Status
 
 
 def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
     if state is None:
         state = AccountState(program=event.program, account_id=event.account_id)
     if event.status is not Status.APPLIED:
-        return state
+        return _remember_rejection(state, event) if remembers(event) else state
     assert event.sequence == state.sequence + 1, (
         f"{event.event_id}: sequence {event.sequence} does not follow {state.sequence}"
     )
@@ -59,22 +63,10 @@ def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
         for request_id in event.forgotten_reversibles:
             del reversibles[request_id]
         for reversible in event.reversibles:
-            if request.operation is not Operation.REVERSE:
+            if reversible.request_id == request.request_id:
                 # A new record goes last even if an expired one had the same id.
                 reversibles.pop(reversible.request_id, None)
             reversibles[reversible.request_id] = reversible
-
-    receipts = dict(state.receipts)
-    for request_id in event.forgotten_request_ids:
-        del receipts[request_id]
-    receipts.pop(request.request_id, None)
-    receipts[request.request_id] = Receipt(
-        request.request_id,
-        event.content_hash,
-        event.sequence,
-        request.operation,
-        max(event.processed_at_ms, request.requested_at_ms),
-    )
 
     return AccountState(
         program=state.program,
@@ -84,6 +76,38 @@ def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
         balances=balances,
         lots=lots,
         holds=holds,
-        receipts=receipts,
+        receipts=_receipts_after(state, event),
         reversibles=reversibles,
     )
+
+
+def _remember_rejection(state: AccountState, event: LedgerEvent) -> AccountState:
+    assert event.sequence == state.sequence, (
+        f"{event.event_id}: rejection at sequence {event.sequence}, account at {state.sequence}"
+    )
+    reversibles = state.reversibles
+    if event.forgotten_reversibles:
+        reversibles = dict(reversibles)
+        for request_id in event.forgotten_reversibles:
+            del reversibles[request_id]
+    return AccountState(
+        program=state.program,
+        account_id=state.account_id,
+        sequence=state.sequence,
+        clock_ms=max(state.clock_ms, event.processed_at_ms),
+        balances=state.balances,
+        lots=state.lots,
+        holds=state.holds,
+        receipts=_receipts_after(state, event),
+        reversibles=reversibles,
+    )
+
+
+def _receipts_after(state: AccountState, event: LedgerEvent) -> dict[str, Receipt]:
+    receipts = dict(state.receipts)
+    for request_id in event.forgotten_request_ids:
+        del receipts[request_id]
+    request_id = event.request.request_id
+    receipts.pop(request_id, None)
+    receipts[request_id] = receipt_of(event)
+    return receipts

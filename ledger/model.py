@@ -38,6 +38,22 @@ class Operation(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
+CLIENT_OPERATIONS = frozenset(
+    {
+        Operation.ACCRUE,
+        Operation.REDEEM,
+        Operation.HOLD,
+        Operation.CAPTURE,
+        Operation.RELEASE,
+        Operation.REVERSE,
+        Operation.TRANSFER,
+    }
+)
+"""What shops, payment flows and partners may ask for."""
+
+ELEVATED_OPERATIONS = frozenset({Operation.ADJUST})
+"""Operator corrections: only through a channel an operator grants."""
+
 SYSTEM_OPERATIONS = frozenset(
     {
         Operation.TRANSFER_CREDIT,
@@ -50,6 +66,31 @@ SYSTEM_OPERATIONS = frozenset(
 
 RESERVED_ID_PREFIXES = ("expire:", "hold-timeout:", "credit:", "refund:")
 """request_id prefixes of system requests; a client request using one is rejected."""
+
+
+class Channel(StrEnum):
+    """Where a request came from, which is what grants its authority.
+
+    `principal` inside a request is information written by whoever produced it; the channel is
+    decided by the ledger from the topic a record was read from (each topic has its own ACLs),
+    or is `system` for what the ledger generates itself (timers).
+    """
+
+    PUBLIC = "public"
+    """The public requests topic: producers, partners and the gateway; client operations."""
+    OPERATOR = "operator"
+    """The operator topic (or the gateway with the adjustments scope): client operations and
+    elevated ones (ADJUST)."""
+    SYSTEM = "system"
+    """The internal topic only the core writes, and timers: transfer legs, expiry, timeouts."""
+
+
+PERMITTED_OPERATIONS: dict[Channel, frozenset[Operation]] = {
+    Channel.PUBLIC: CLIENT_OPERATIONS,
+    Channel.OPERATOR: CLIENT_OPERATIONS | ELEVATED_OPERATIONS,
+    Channel.SYSTEM: SYSTEM_OPERATIONS,
+}
+"""What each channel may ask for; anything else is rejected `operation_not_permitted`."""
 
 
 class Status(StrEnum):
@@ -106,6 +147,9 @@ class Lot:
     amount: int
     expires_at_ms: int | None
     created_sequence: int
+    origin: str | None = None
+    """request_id of the ACCRUE that created the lot, so its expiry can be told to that
+    accrual's reversal record (None for every other lot)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +161,9 @@ class Hold:
     amount: int
     expires_at_ms: int
     portions: tuple[Lot, ...]
+    sequence: int = 0
+    """Sequence of the HOLD event: with it the timeout's id is unique for all time, even when
+    the hold's request_id is used again after the idempotency window."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,13 +175,18 @@ class Balance:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """Idempotency memory of an applied request."""
+    """Idempotency memory of a request's final outcome: applied (`reason` None) or rejected.
+
+    `sequence` is the event's: the new sequence for an applied request, the unchanged one for
+    a rejection. A retry answers DUPLICATE with this sequence and this reason.
+    """
 
     request_id: str
     content_hash: str
     sequence: int
     operation: Operation
     remembered_at_ms: int
+    reason: Reason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +200,9 @@ class Reversible:
     reversed_amount: int
     lot_id: str | None
     recorded_at_ms: int
+    expired_amount: int = 0
+    """ACCRUE only: how much of the accrued value expired and was not taken back yet. A
+    reversal takes it back from @expired instead of charging the customer a second time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +230,8 @@ class LedgerEvent:
 
     For APPLIED events the change fields are the complete delta from the previous state, so
     `evolve` needs nothing else. REJECTED and DUPLICATE events carry the unchanged sequence
-    and no changes.
+    and no balance changes; a remembered rejection (ledger.idempotency.remembers) adds its
+    receipt and lists the ids it forgets, like an applied event.
     """
 
     event_id: str
@@ -188,6 +244,7 @@ class LedgerEvent:
     processed_at_ms: int
     content_hash: str
     request: Request
+    channel: Channel = Channel.PUBLIC
     postings: tuple[Posting, ...] = ()
     balances: tuple[Balance, ...] = ()
     lots: tuple[Lot, ...] = ()

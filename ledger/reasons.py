@@ -5,9 +5,16 @@ When a request breaks several rules, the reason reported is the one declared fir
 contract and is tested (`tests/unit/ledger/scenarios/precedence.txt`).
 
 The order follows what a request is made of: first whether it can be routed and trusted at all
-(program, operation, id, freshness, idempotency), then its own fields (asset, amount, reason,
-expiry, references present), then what it refers to in the account (references, holds,
-reversals), and last whether the account can afford it (funds, clawback, overflow).
+(program, operation, channel, id, staleness, idempotency), then its own fields (date, asset,
+amount, reason, expiry, references present), then what it refers to in the account
+(references, holds, reversals), and last whether the account can afford it (funds, clawback,
+overflow).
+
+The idempotency check splits the list in two. A rejection for a reason up to and including
+`idempotency_conflict` is not remembered: it is about the ledger, the channel or an id that
+belongs to someone else, and the same request would be rejected the same way again. A
+rejection for any later reason is final: the request_id remembers it for the idempotency
+window, and a retry answers DUPLICATE of it (`REMEMBERED_REASONS`).
 
 Codes are facts about the request or the account, never reused for something else. Adding a
 code is backward compatible on the wire (the journal carries it as a string); renaming one is not.
@@ -24,14 +31,18 @@ class Reason(StrEnum):
     """The program is not in the configuration."""
     OPERATION_UNKNOWN = "operation_unknown"
     """The operation is not one this ledger version knows (a newer writer's symbol)."""
+    OPERATION_NOT_PERMITTED = "operation_not_permitted"
+    """The channel the request came through may not ask for this operation (a system
+    operation on a public topic, an ADJUST outside the operator channel)."""
     REQUEST_ID_RESERVED = "request_id_reserved"
     """A client request uses an id prefix the ledger reserves for its own requests."""
-    REQUESTED_IN_FUTURE = "requested_in_future"
-    """requested_at_ms is later than now plus the program's allowed clock skew."""
     STALE_REQUEST = "stale_request"
     """requested_at_ms is older than the program's idempotency window."""
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
-    """The request_id was already applied with different content."""
+    """The request_id already has an outcome (applied or rejected) for different content."""
+    # --- from here on, a rejection is final: its request_id remembers it ----------------------
+    REQUESTED_IN_FUTURE = "requested_in_future"
+    """requested_at_ms is later than now plus the program's allowed clock skew."""
     # --- the request's own fields ---------------------------------------------------------------
     ASSET_UNKNOWN = "asset_unknown"
     """The asset is not configured for the program."""
@@ -87,3 +98,9 @@ class Reason(StrEnum):
 
 PRECEDENCE: dict[Reason, int] = {reason: rank for rank, reason in enumerate(Reason)}
 """Rank of each reason, 0 = highest precedence."""
+
+REMEMBERED_REASONS = frozenset(
+    reason for reason in Reason if PRECEDENCE[reason] > PRECEDENCE[Reason.IDEMPOTENCY_CONFLICT]
+)
+"""Reasons decided after the idempotency check: such a rejection is the request's final
+outcome, remembered by its request_id like an applied one."""

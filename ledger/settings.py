@@ -31,7 +31,23 @@ class TopicNames:
 
     @property
     def requests(self) -> str:
+        """The public requests topic: client operations (producers, partners, gateway)."""
         return f"{self.prefix}requests"
+
+    @property
+    def operator_requests(self) -> str:
+        """Client operations and elevated ones (ADJUST): only operators may write it."""
+        return f"{self.prefix}operator-requests"
+
+    @property
+    def internal_requests(self) -> str:
+        """The ledger's own requests (transfer legs): only the core may write it."""
+        return f"{self.prefix}internal-requests"
+
+    @property
+    def inputs(self) -> tuple[str, str, str]:
+        """Every topic the core decides requests from, co-partitioned with the journal."""
+        return (self.requests, self.operator_requests, self.internal_requests)
 
     @property
     def events(self) -> str:

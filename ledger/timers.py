@@ -2,8 +2,10 @@
 
 The stream processor calls this inside its transaction and feeds each request to `decide`, so
 a timer's effect is exactly once like any other request. Ids and content are deterministic
-(`expire:<lot_id>`, `hold-timeout:<hold_id>`, requested_at_ms = the due time, amount 0), so a
-timer generated twice is a DUPLICATE the second time, never a second expiry.
+and unique for all time (`expire:<lot_id>`, lot ids being made of account sequences, and
+`hold-timeout:<hold sequence>:<hold_id>`, so a hold id used again after its window names a
+new timer; requested_at_ms = the due time, amount 0), so a timer generated twice is a
+DUPLICATE the second time, never a second expiry.
 
 A lot is due when `expires_at_ms <= now`; a hold when its timeout `expires_at_ms <= now`.
 Slices under an open hold are inside the hold, not the lot, so they never come due here.
@@ -45,7 +47,7 @@ def due_timers(state: AccountState, now_ms: int, programs: Programs) -> list[Req
         if hold.expires_at_ms <= now and hold.asset in program.assets:
             due.append(
                 Request(
-                    request_id=f"hold-timeout:{hold.hold_id}",
+                    request_id=f"hold-timeout:{hold.sequence}:{hold.hold_id}",
                     program=state.program,
                     account_id=state.account_id,
                     operation=Operation.HOLD_TIMEOUT,

@@ -17,6 +17,7 @@ from ledger.model import (
     AccountState,
     Balance,
     CarriedLot,
+    Channel,
     Hold,
     LedgerEvent,
     Lot,
@@ -109,6 +110,7 @@ def _lot_to_record(lot: Lot) -> Record:
         "amount": lot.amount,
         "expires_at_ms": lot.expires_at_ms,
         "created_sequence": lot.created_sequence,
+        "origin": lot.origin,
     }
 
 
@@ -119,6 +121,7 @@ def _record_to_lot(record: Record) -> Lot:
         record["amount"],
         record.get("expires_at_ms"),
         record["created_sequence"],
+        record.get("origin"),
     )
 
 
@@ -129,6 +132,7 @@ def _hold_to_record(hold: Hold) -> Record:
         "amount": hold.amount,
         "expires_at_ms": hold.expires_at_ms,
         "portions": [_lot_to_record(lot) for lot in hold.portions],
+        "sequence": hold.sequence,
     }
 
 
@@ -139,6 +143,7 @@ def _record_to_hold(record: Record) -> Hold:
         record["amount"],
         record["expires_at_ms"],
         tuple(_record_to_lot(lot) for lot in record["portions"]),
+        record.get("sequence", 0),
     )
 
 
@@ -159,6 +164,7 @@ def _reversible_to_record(reversible: Reversible) -> Record:
         "reversed_amount": reversible.reversed_amount,
         "lot_id": reversible.lot_id,
         "recorded_at_ms": reversible.recorded_at_ms,
+        "expired_amount": reversible.expired_amount,
     }
 
 
@@ -171,6 +177,7 @@ def _record_to_reversible(record: Record) -> Reversible:
         record["reversed_amount"],
         record.get("lot_id"),
         record["recorded_at_ms"],
+        record.get("expired_amount", 0),
     )
 
 
@@ -181,16 +188,19 @@ def _receipt_to_record(receipt: Receipt) -> Record:
         "sequence": receipt.sequence,
         "operation": receipt.operation.value,
         "remembered_at_ms": receipt.remembered_at_ms,
+        "reason": None if receipt.reason is None else receipt.reason.value,
     }
 
 
 def _record_to_receipt(record: Record) -> Receipt:
+    reason = record.get("reason")
     return Receipt(
         record["request_id"],
         record["content_hash"],
         record["sequence"],
         _operation(record["operation"]),
         record["remembered_at_ms"],
+        None if reason is None else Reason(reason),
     )
 
 
@@ -209,6 +219,7 @@ def event_to_record(event: LedgerEvent) -> Record:
         "processed_at_ms": event.processed_at_ms,
         "content_hash": event.content_hash,
         "request": request_to_record(event.request),
+        "channel": event.channel.value,
         "postings": [
             {"account": posting.account, "asset": posting.asset, "amount": posting.amount}
             for posting in event.postings
@@ -237,6 +248,8 @@ def record_to_event(record: Record) -> LedgerEvent:
         processed_at_ms=record["processed_at_ms"],
         content_hash=record["content_hash"],
         request=record_to_request(record["request"]),
+        # Like a reason code: an unknown channel comes from a newer ledger (ValueError).
+        channel=Channel(record.get("channel", Channel.PUBLIC.value)),
         postings=tuple(
             Posting(posting["account"], posting["asset"], posting["amount"])
             for posting in record.get("postings") or ()

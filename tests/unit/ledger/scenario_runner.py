@@ -5,21 +5,26 @@ Format, one item per line (`#` starts a comment):
     @t=<time>                       set the clock: `0`, `90d`, `+2h`, `+500ms` (relative)
     <account> <OP> <asset> [amount] [key=value ...] -> <outcome> [expectation ...]
     @timers -> <n>                  run due_timers for every account; n timers must apply
+    @deliver -> <n>                 deliver the legs kept back by `deliver=later`; n must apply
     check <account> <expectation ...>
 
 Request keys: `id` (request_id, default `l<line>`), `ref` (reference), `to` (counterparty),
 `exp` (expires_at_ms, time syntax as @t, relative to now), `at` (requested_at_ms, relative to
 now, default now), `reason` (underscores become spaces), `program` (default acme).
-`carry=<amount>@<time>,...` sets carried lots (`@never` for no expiry).
+`carry=<amount>@<time>,...` sets carried lots (`@never` for no expiry). `via=<channel>`
+(public, operator, system) is where the request comes from; by default the channel that may
+ask for the operation (operator for ADJUST, system for legs and timers, else public).
 
-Outcome: `APPLIED`, `DUPLICATE` or a reason code (the request must be REJECTED with it).
+Outcome: `APPLIED`, `DUPLICATE` (or `DUPLICATE:<reason>`, the retry of a rejection) or a
+reason code (the request must be REJECTED with it).
 Expectations: `points=70` (available of the line's account), `points=70/30` (available/held),
 `bob.points=10` (another account), `@expired.points=20` (a system account's posting total),
 `seq=3` (the line's account sequence).
 
-Requests a decision emits (transfer legs) are delivered at once, at the same time. After every
-decision the runner checks the trial balance is zero and that folding the account's events
-gives its state.
+Requests a decision emits (transfer legs) are delivered at once, at the same time, unless the
+line says `deliver=later` (they wait, as in Kafka, for a later `@deliver`). After every
+decision the runner checks every invariant of ledger/invariants.py over all accounts (trial
+balance, lots, holds, @holds, @transit) and that folding the account's events gives its state.
 """
 
 from __future__ import annotations
@@ -31,10 +36,20 @@ from pathlib import Path
 
 from ledger.decide import decide
 from ledger.evolve import evolve
-from ledger.model import AccountState, CarriedLot, LedgerEvent, Operation, Request, Status
+from ledger.invariants import Books
+from ledger.model import (
+    AccountState,
+    CarriedLot,
+    Channel,
+    LedgerEvent,
+    Operation,
+    Request,
+    Status,
+)
 from ledger.programs import Programs
 from ledger.reasons import Reason
 from ledger.timers import due_timers
+from tests.support.channels import permitting
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 _UNITS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -66,51 +81,71 @@ class World:
     events: dict[tuple[str, str], list[LedgerEvent]] = field(default_factory=dict)
     totals: dict[tuple[str, str, str], int] = field(default_factory=lambda: defaultdict(int))
     outcomes: list[LedgerEvent] = field(default_factory=list)
+    books: Books = field(default_factory=Books)
 
-    def submit(self, request: Request) -> LedgerEvent:
-        """Decide `request`, then deliver what it emits; returns the first event."""
-        first = self._decide(request)
+    later: list[Request] = field(default_factory=list)
+
+    def submit(
+        self, request: Request, channel: Channel | None = None, deliver: bool = True
+    ) -> LedgerEvent:
+        """Decide `request`, then deliver what it emits (or keep it for `deliver_later`);
+        returns the first event."""
+        first = self._decide(request, channel or permitting(request.operation))
+        if not deliver:
+            self.later.extend(self._emitted)
+            return first
         pending = list(self._emitted)
         while pending:
-            self._decide(pending.pop(0))
+            self._decide(pending.pop(0), Channel.SYSTEM)
             pending.extend(self._emitted)
         return first
 
-    def _decide(self, request: Request) -> LedgerEvent:
+    def deliver_later(self) -> int:
+        applied = 0
+        legs, self.later = self.later, []
+        for leg in legs:
+            if self.submit(leg, Channel.SYSTEM).status is Status.APPLIED:
+                applied += 1
+        return applied
+
+    def _decide(self, request: Request, channel: Channel) -> LedgerEvent:
         key = (request.program, request.account_id)
         before = self.states.get(key)
-        decision = decide(before, request, self.now, self.programs)
+        decision = decide(before, request, self.now, self.programs, channel)
         event = decision.event
         self._emitted = decision.emitted
         self.outcomes.append(event)
         if event.status is Status.APPLIED:
-            self.states[key] = decision.state
-            self.events.setdefault(key, []).append(event)
             for posting in event.postings:
                 self.totals[(request.program, posting.asset, posting.account)] += posting.amount
-            self._check_invariants(key)
-        elif before is not None and decision.state is not before:
-            raise ScenarioError(f"{event.status} changed the state of {key}")
+        elif before is not None and _moved(before, decision.state):
+            raise ScenarioError(f"{event.status} changed the balances of {key}")
+        elif event.status is Status.DUPLICATE and decision.state is not before:
+            raise ScenarioError(f"DUPLICATE changed the state of {key}")
+        if decision.state is not before:
+            self.states[key] = decision.state
+            self.events.setdefault(key, []).append(event)
+        problems = self.books.add(event)
+        if problems:
+            raise ScenarioError(f"the event breaks the books: {problems}")
+        self._check_invariants(key)
         return event
 
     def _check_invariants(self, key: tuple[str, str]) -> None:
-        sums: dict[tuple[str, str], int] = defaultdict(int)
-        for (program, asset, _), amount in self.totals.items():
-            sums[(program, asset)] += amount
-        unbalanced = {k: v for k, v in sums.items() if v}
-        if unbalanced:
-            raise ScenarioError(f"trial balance not zero: {unbalanced}")
+        problems = self.books.problems()
+        if problems:
+            raise ScenarioError(f"invariants broken: {problems}")
         folded: AccountState | None = None
-        for event in self.events[key]:
+        for event in self.events.get(key, ()):
             folded = evolve(folded, event)
-        if folded != self.states[key]:
+        if folded != self.states.get(key):
             raise ScenarioError(f"fold(events) != state for {key}")
 
     def run_timers(self) -> int:
         applied = 0
         for state in list(self.states.values()):
             for request in due_timers(state, self.now, self.programs):
-                if self.submit(request).status is Status.APPLIED:
+                if self.submit(request, Channel.SYSTEM).status is Status.APPLIED:
                     applied += 1
         return applied
 
@@ -120,6 +155,16 @@ class World:
         state = self.states.get((program, account))
         balance = state.balances.get(asset) if state else None
         return (balance.available, balance.held) if balance else (0, 0)
+
+
+def _moved(before: AccountState, after: AccountState) -> bool:
+    """Whether anything but idempotency memory changed."""
+    return (before.sequence, before.balances, before.lots, before.holds) != (
+        after.sequence,
+        after.balances,
+        after.lots,
+        after.holds,
+    )
 
 
 @dataclass(frozen=True)
@@ -158,18 +203,20 @@ def _run_line(world: World, line: Line) -> None:
         return
     left, _, right = text.partition("->")
     tokens = left.split()
-    if tokens[0] == "@timers":
-        applied = world.run_timers()
+    if tokens[0] in ("@timers", "@deliver"):
+        applied = world.run_timers() if tokens[0] == "@timers" else world.deliver_later()
         if applied != int(right.strip()):
-            raise ScenarioError(f"{applied} timers applied, expected {right.strip()}")
+            raise ScenarioError(f"{applied} applied, expected {right.strip()}")
         return
     if tokens[0] == "check":
         _check(world, "acme", tokens[1], tokens[2:])
         return
-    request = _request(world, line, tokens)
-    event = world.submit(request)
+    request, channel, deliver = _request(world, line, tokens)
+    event = world.submit(request, channel, deliver)
     expected, *checks = right.split()
     actual = event.status.value if event.status is not Status.REJECTED else str(event.reason)
+    if event.status is Status.DUPLICATE and event.reason is not None:
+        actual = f"DUPLICATE:{event.reason}"
     if actual != expected:
         raise ScenarioError(f"got {actual}, expected {expected}")
     if expected in Reason.__members__.values() and event.status is not Status.REJECTED:
@@ -177,7 +224,7 @@ def _run_line(world: World, line: Line) -> None:
     _check(world, request.program, request.account_id, checks)
 
 
-def _request(world: World, line: Line, tokens: list[str]) -> Request:
+def _request(world: World, line: Line, tokens: list[str]) -> tuple[Request, Channel | None, bool]:
     account, operation, asset, *rest = tokens
     amount = 0
     if rest and re.match(r"^-?[0-9]+$", rest[0]):
@@ -194,7 +241,8 @@ def _request(world: World, line: Line, tokens: list[str]) -> Request:
             for part in options["carry"].split(",")
         )
     reason = options.get("reason")
-    return Request(
+    channel = Channel(options["via"]) if "via" in options else None
+    request = Request(
         request_id=options.get("id", f"l{line.number}"),
         program=options.get("program", "acme"),
         account_id=account,
@@ -209,6 +257,7 @@ def _request(world: World, line: Line, tokens: list[str]) -> Request:
         principal="scenario",
         carried_lots=carried,
     )
+    return request, channel, options.get("deliver") != "later"
 
 
 def _check(world: World, program: str, account: str, checks: list[str]) -> None:

@@ -5,8 +5,11 @@ as plain tuples, and every rule is written the obvious way. After every step the
 that the ledger agrees with the model on outcome and balances, and the invariants:
 
 - balances are never negative for an asset whose clawback policy is `reject`;
-- the trial balance (all postings, system accounts included) is zero per program and asset;
-- duplicates and rejections leave the state identical (the very same object);
+- every invariant of ledger/invariants.py after every event (trial balance, lots sum to
+  max(available, 0), held = open holds, @holds, @transit = legs in flight, never negative);
+- duplicates leave the state identical (the very same object); a rejection changes nothing
+  but the memory of its request id, and its retry answers DUPLICATE with the same reason;
+- a system operation or an ADJUST on the public channel is refused and changes nothing;
 - folding an account's events gives its state;
 - timers fire exactly once.
 """
@@ -23,7 +26,18 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from ledger.decide import decide
 from ledger.evolve import evolve
-from ledger.model import AccountState, LedgerEvent, Operation, Request, Status
+from ledger.idempotency import remembers
+from ledger.invariants import Books
+from ledger.model import (
+    SYSTEM_OPERATIONS,
+    AccountState,
+    CarriedLot,
+    Channel,
+    LedgerEvent,
+    Operation,
+    Request,
+    Status,
+)
 from ledger.programs import Programs, load_programs
 from ledger.timers import due_timers
 from tests.unit.ledger.conftest import SAMPLE_CONFIG
@@ -33,6 +47,8 @@ DAY = 86_400_000
 LIFETIME = {"points": 365 * DAY, "cashback_inr": 90 * DAY}
 NEGATIVE_ALLOWED = {"points": True, "cashback_inr": False}
 HOLD_TIMEOUT = 15 * 60_000
+WINDOW = PROGRAMS["acme"].idempotency_window_ms
+LEGS = (Operation.TRANSFER_CREDIT, Operation.TRANSFER_REFUND)
 ACCOUNTS = ("ann", "ben")
 ASSETS = ("points", "cashback_inr")
 EXPIRIES = st.sampled_from([None, 5 * 60_000, 30 * 60_000, 2 * 3_600_000])
@@ -84,6 +100,7 @@ class Original:
     amount: int
     lot_key: int | None
     reversed: int = 0
+    expired: int = 0  # of an accrual's value, expired and not taken back yet
 
 
 class Model:
@@ -107,6 +124,12 @@ class Model:
         for expires, amount in sorted(slices, key=lambda s: INFINITY if s[0] is None else s[0]):
             self._new_lot(account, asset, amount, expires)
 
+    def expired(self, lot_key: int, amount: int) -> None:
+        """Tell the accrual that created the lot how much of it expired."""
+        for original in self.originals.values():
+            if original.operation == "ACCRUE" and original.lot_key == lot_key:
+                original.expired += amount
+
     def take(
         self, account: str, asset: str, amount: int, now: int | None, first: int | None
     ) -> tuple[list[tuple[int, int | None, int]], int]:
@@ -128,7 +151,8 @@ class Model:
         return taken, amount
 
     def release(self, hold: ModelHold, captured: int, now: int) -> int:
-        """Close a hold; returns the amount expired at release."""
+        """Close a hold; returns the amount expired at release. What comes back pays a
+        negative balance first, earliest-expiring slices first."""
         hold.open = False
         book = self.books[(hold.account, hold.asset)]
         book.held -= hold.amount
@@ -137,10 +161,14 @@ class Model:
             used = min(captured, amount)
             captured -= used
             amount -= used
+            paid = min(book.debt, amount)
+            book.debt -= paid
+            amount -= paid
             if amount == 0:
                 continue
             if expires is not None and expires <= now:
                 expired += amount
+                self.expired(key, amount)
                 continue
             lot = next((lot for lot in book.lots if lot.key == key), None)
             if lot is None:
@@ -162,8 +190,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.events: dict[str, list[LedgerEvent]] = defaultdict(list)
         self.totals: dict[tuple[str, str], int] = defaultdict(int)
         self.applied: list[Request] = []
+        self.first_outcomes: dict[tuple[str, str], tuple[Request, str | None]] = {}
+        """(account, request_id) -> the request and its first outcome's reason (None:
+        applied), for every request whose outcome is final."""
         self.counter = 0
         self.fired_timers: set[tuple[str, str]] = set()
+        self.books = Books()
 
     # -- plumbing --
 
@@ -185,23 +217,32 @@ class LedgerMachine(RuleBasedStateMachine):
             **extra,
         )
 
-    def _submit(self, request: Request) -> LedgerEvent:
+    def _submit(self, request: Request, channel: Channel | None = None) -> LedgerEvent:
+        if channel is None:
+            channel = Channel.OPERATOR if request.operation is Operation.ADJUST else Channel.PUBLIC
         before = self.states.get(request.account_id)
-        decision = decide(before, request, self.now, PROGRAMS)
+        decision = decide(before, request, self.now, PROGRAMS, channel)
         event = decision.event
         if event.status is Status.APPLIED:
             assert event.sequence == (before.sequence if before else 0) + 1
-            self.states[request.account_id] = decision.state
-            self.events[request.account_id].append(event)
             self.applied.append(request)
             for posting in event.postings:
                 self.totals[(posting.asset, posting.account)] += posting.amount
         else:
             assert event.sequence == (before.sequence if before else 0)
-            if before is not None:
+            assert event.postings == () and event.lots == () and event.balances == ()
+            if before is not None and event.status is Status.DUPLICATE:
                 assert decision.state is before
+        if remembers(event):
+            self.states[request.account_id] = decision.state
+            self.events[request.account_id].append(event)
+            key = (request.account_id, request.request_id)
+            self.first_outcomes[key] = (request, event.reason)
+        elif before is not None:
+            assert decision.state is before
+        assert self.books.add(event) == []
         for emitted in decision.emitted:
-            self._submit(emitted)
+            self._submit(emitted, Channel.SYSTEM)
         return event
 
     def _expect(self, request: Request, applies: bool) -> LedgerEvent:
@@ -276,15 +317,21 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         book = self.model.books[(original.account, original.asset)]
         ok = original.reversed + amount <= original.amount
+        # Of an accrual, what is still in its lot comes first, then what expired (from
+        # @expired), and only the rest is charged to the customer's other value.
+        in_lot = sum(lot.amount for lot in book.lots if lot.key == original.lot_key)
+        from_expired = min(max(amount - in_lot, 0), original.expired)
+        charged = amount - from_expired
         if ok and original.operation == "ACCRUE" and not NEGATIVE_ALLOWED[original.asset]:
-            ok = book.available() >= amount
+            ok = charged == 0 or book.available() >= charged
         self._expect(request, ok)
         if not ok:
             return
         original.reversed += amount
         if original.operation == "ACCRUE":
+            original.expired -= from_expired
             _, missing = self.model.take(
-                original.account, original.asset, amount, None, original.lot_key
+                original.account, original.asset, charged, None, original.lot_key
             )
             book.debt += missing
         else:
@@ -307,6 +354,12 @@ class LedgerMachine(RuleBasedStateMachine):
             _, missing = self.model.take(account, asset, -amount, None, None)
             book.debt += missing
 
+    @rule(account=st.sampled_from(ACCOUNTS), beyond=st.integers(1, 50))
+    def claw_back_beyond_the_balance(self, account: str, beyond: int) -> None:
+        """Debt while value is held or in lots: what comes back later must pay it first."""
+        available = self.model.books[(account, "points")].available()
+        self.adjust(account, "points", -(max(available, 0) + beyond))
+
     @rule(source=st.sampled_from(ACCOUNTS), amount=AMOUNTS)
     def transfer(self, source: str, amount: int) -> None:
         destination = ACCOUNTS[1 - ACCOUNTS.index(source)]
@@ -321,15 +374,30 @@ class LedgerMachine(RuleBasedStateMachine):
                 destination, "points", [(expires, part) for _, expires, part in slices]
             )
 
-    @precondition(lambda self: self.applied)
+    @precondition(lambda self: self.first_outcomes)
     @rule(data=st.data())
-    def duplicate(self, data: st.DataObject) -> None:
-        original = data.draw(st.sampled_from(self.applied[-20:]))
+    def retry(self, data: st.DataObject) -> None:
+        """Any request sent again: the first outcome again, applied or rejected."""
+        key = data.draw(st.sampled_from(sorted(self.first_outcomes)[-30:]))
+        original, reason = self.first_outcomes[key]
         before = self.states[original.account_id]
-        decision = decide(before, original, self.now, PROGRAMS)
-        assert decision.state is before and decision.emitted == ()
+        if original.operation in SYSTEM_OPERATIONS:
+            channel = Channel.SYSTEM
+            if original.operation in LEGS and self.now - original.requested_at_ms > WINDOW:
+                # A leg is delivered again only by a transaction that did not commit, so never
+                # after its window: legs are exempt from staleness (docs/domain.md).
+                return
+        elif original.operation is Operation.ADJUST:
+            channel = Channel.OPERATOR
+        else:
+            channel = Channel.PUBLIC
+        decision = decide(before, original, self.now, PROGRAMS, channel)
+        assert decision.emitted == ()
         if decision.event.status is Status.DUPLICATE:
+            assert decision.state is before
+            assert decision.event.reason == reason
             return
+        assert decision.state is before
         # Only a request older than the idempotency window may stop being a duplicate; timers
         # are exempt from staleness and guarded by state instead: their lot or hold is gone.
         if original.operation in (Operation.EXPIRE, Operation.HOLD_TIMEOUT):
@@ -338,13 +406,54 @@ class LedgerMachine(RuleBasedStateMachine):
             assert decision.event.reason == "stale_request"
 
     @rule(account=st.sampled_from(ACCOUNTS), amount=AMOUNTS)
-    def rejected_request_changes_nothing(self, account: str, amount: int) -> None:
+    def rejected_request_moves_nothing(self, account: str, amount: int) -> None:
         before = self.states.get(account)
         request = self._request(account, Operation.REDEEM, "points", 10**6 + amount)
-        decision = decide(before, request, self.now, PROGRAMS)
-        assert decision.event.status is Status.REJECTED
+        event = self._expect(request, False)
+        assert event.reason == "amount_exceeds_limit"
+        after = self.states[account]
         if before is not None:
-            assert decision.state is before and decision.state == before
+            assert (after.sequence, after.balances, after.lots, after.holds) == (
+                before.sequence,
+                before.balances,
+                before.lots,
+                before.holds,
+            )
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        operation=st.sampled_from(
+            [
+                Operation.TRANSFER_CREDIT,
+                Operation.TRANSFER_REFUND,
+                Operation.EXPIRE,
+                Operation.HOLD_TIMEOUT,
+                Operation.ADJUST,
+            ]
+        ),
+        amount=st.integers(1, 10**6),
+    )
+    def forged_on_the_public_channel(self, account: str, operation: Operation, amount: int) -> None:
+        """Anyone who can write the public topic: refused, nothing moves, nothing remembered."""
+        before = self.states.get(account)
+        other = ACCOUNTS[1 - ACCOUNTS.index(account)]
+        forged = Request(
+            request_id=f"credit:{other}:{self.counter}",
+            program="acme",
+            account_id=account,
+            operation=operation,
+            asset="points",
+            amount=amount,
+            reference="1",
+            counterparty_account_id=other,
+            reason="forged",
+            requested_at_ms=self.now,
+            principal="system",
+            carried_lots=(CarriedLot(amount, None),),
+        )
+        event = self._submit(forged, Channel.PUBLIC)
+        assert event.reason == "operation_not_permitted"
+        assert self.states.get(account) is before
 
     @rule(step=st.sampled_from([60_000, 10 * 60_000, 3_600_000, DAY]))
     def advance_and_run_timers(self, step: int) -> None:
@@ -357,6 +466,7 @@ class LedgerMachine(RuleBasedStateMachine):
             for lot in book.lots:
                 if lot.expires is not None and lot.expires <= self.now:
                     expected_expired += lot.amount
+                    self.model.expired(lot.key, lot.amount)
                     lot.amount = 0
             book.lots = [lot for lot in book.lots if lot.amount > 0]
         expired_before = sum(v for (_, a), v in self.totals.items() if a == "@expired")
@@ -366,9 +476,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 continue
             for timer in due_timers(state, self.now, PROGRAMS):
                 assert (account, timer.request_id) not in self.fired_timers
-                self._expect(timer, True)
+                assert self._submit(timer, Channel.SYSTEM).status is Status.APPLIED
                 self.fired_timers.add((account, timer.request_id))
-                repeat = decide(self.states[account], timer, self.now, PROGRAMS)
+                repeat = decide(self.states[account], timer, self.now, PROGRAMS, Channel.SYSTEM)
                 assert repeat.event.status is Status.DUPLICATE
             assert due_timers(self.states[account], self.now, PROGRAMS) == []
         expired_after = sum(v for (_, a), v in self.totals.items() if a == "@expired")
@@ -400,6 +510,10 @@ class LedgerMachine(RuleBasedStateMachine):
                 balance = state.balances.get(asset) if state else None
                 posted = self.totals.get((asset, account), 0)
                 assert posted == (balance.available if balance else 0)
+
+    @invariant()
+    def books_hold_every_invariant(self) -> None:
+        assert self.books.problems() == []
 
     @invariant()
     def fold_of_events_is_the_state(self) -> None:

@@ -48,6 +48,7 @@ def test_every_reason_is_expected_by_some_line() -> None:
 def test_every_outcome_named_in_a_scenario_exists() -> None:
     outcomes = {line.split("->")[1].split()[0] for line in _request_lines()}
     known = {reason.value for reason in Reason} | {"APPLIED", "DUPLICATE"}
+    known |= {f"DUPLICATE:{reason.value}" for reason in Reason}
     assert outcomes <= known, outcomes - known
 
 

@@ -88,6 +88,7 @@ def ledger_event_record() -> dict[str, Any]:
         "processed_at_ms": 1_764_000_000_120,
         "content_hash": "4f2a9c0d1e8b7a6f5c4d3e2f1a0b9c8d",
         "request": request,
+        "channel": "public",
         "postings": [
             {"account": "customer-42", "asset": "points", "amount": 1500},
             {"account": "@issuance", "asset": "points", "amount": -1500},
@@ -100,6 +101,7 @@ def ledger_event_record() -> dict[str, Any]:
                 "amount": 1500,
                 "expires_at_ms": 1_795_536_000_000,
                 "created_sequence": 17,
+                "origin": "0196f1c2-7a4b-7c3d-9e8f-0123456789ab",
             }
         ],
         "holds_opened": [],
@@ -113,6 +115,7 @@ def ledger_event_record() -> dict[str, Any]:
                 "reversed_amount": 0,
                 "lot_id": "17",
                 "recorded_at_ms": 1_764_000_000_120,
+                "expired_amount": 0,
             }
         ],
         "forgotten_request_ids": [],
