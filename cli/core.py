@@ -97,7 +97,7 @@ def _core(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger("ledger.core").info(
         "core %s consuming %s as group %s",
         instance_id,
-        settings.topics.requests,
+        ", ".join(settings.topics.inputs),
         settings.core_group_id,
     )
     processor.run(stop)

@@ -42,6 +42,16 @@ def ledger_topics(settings: Settings, partitions: int | None = None) -> list[Top
     topics = settings.topics
     return [
         TopicSpec(topics.requests, n),
+        # Elevated operations (ADJUST): the ACLs on this topic are the operator's grant.
+        TopicSpec(topics.operator_requests, n),
+        # Transfer legs, written only by the core. An unconsumed leg is value in @transit, so
+        # nothing is ever deleted by age; the core deletes what it has consumed (committed).
+        TopicSpec(
+            topics.internal_requests,
+            n,
+            {"retention.ms": RETAIN_FOREVER, "retention.bytes": RETAIN_FOREVER},
+            enforced=("retention.ms",),
+        ),
         # The journal is the system of record: nothing is ever deleted from it.
         TopicSpec(
             topics.events,

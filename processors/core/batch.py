@@ -3,12 +3,16 @@
 `BatchApplier.apply` takes the polled records and the batch's clock, and returns every record
 the transaction must contain, in order:
 
-1. per input record: a journal event (decided), or a forwarded copy (the record arrived on a
-   partition that does not own its account), or a DLQ record (undecodable, key not matching
-   the content, or the decision itself crashed: a poison record never stops the loop);
-   requests a decision emitted for other accounts (transfer legs) follow their event;
-2. timers that came due on the owned partitions, decided like requests (`expire:<lot>`,
-   `hold-timeout:<hold>` ids make them exactly once with the rest of the batch);
+1. per input record: a journal event (decided with the channel of the topic it was read
+   from: public, operator or internal, see routing.channels), or a forwarded copy to the same
+   topic (the record arrived on a partition that does not own its account), or a DLQ record
+   (undecodable, key not matching the content, or the decision itself crashed: a poison
+   record never stops the loop); requests a decision emitted for other accounts (transfer
+   legs) follow their event, on the internal topic;
+2. timers that came due on the owned partitions, decided like requests on the system channel
+   (`expire:<lot>`, `hold-timeout:<sequence>:<hold>` ids make them exactly once with the rest
+   of the batch); a timer that did not apply is tried again `TIMER_RETRY_MS` later, never
+   dropped;
 3. the latest `AccountState` of every account the batch touched, once, to its changelog
    partition.
 
@@ -23,11 +27,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.decide import decide
-from ledger.model import Request, Status
+from ledger.idempotency import remembers
+from ledger.model import Channel, Request, Status
 from ledger.programs import Programs
 from ledger.settings import TopicNames
-from ledger.timers import due_timers
-from processors.core.routing import account_key, partition_for
+from ledger.timers import due_timers, next_due_ms
+from processors.core.routing import account_key, channels, partition_for
 from processors.core.store import PartitionStore
 from schemas.contracts import TRACE_HEADER, WireContracts
 from schemas.exceptions import UndecodableMessage
@@ -35,6 +40,10 @@ from schemas.exceptions import UndecodableMessage
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, str | bytes | None]]
+
+TIMER_RETRY_MS = 60_000
+"""A timer whose decision did not apply (a bug, a crash) is tried again this much later: soon
+enough that no value stays wrongly available for long, rare enough not to spin on a bug."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,8 @@ class InputRecord:
     key: bytes | None
     value: bytes | None
     trace_id: bytes | None = None
+    topic: str = ""
+    """The input topic it was read from ("" in tests means the public requests topic)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +101,7 @@ class BatchApplier:
         self.programs = programs
         self.encoder = encoder
         self.stores = stores
+        self.channels = channels(topics)
 
     def apply(self, records: Sequence[InputRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -97,12 +109,7 @@ class BatchApplier:
             self._apply_record(record, now_ms, result)
         for partition, store in self.stores.items():
             for key in store.pop_due(now_ms):
-                state = store.get(key)
-                if state is None:
-                    continue
-                for timer in due_timers(state, now_ms, self.programs):
-                    if self._decide(partition, key, timer, now_ms, result, None):
-                        result.timers_fired += 1
+                self._fire_timers(partition, store, key, now_ms, result)
         for partition, store in self.stores.items():
             for key, state in store.touched():
                 result.records.append(
@@ -115,7 +122,29 @@ class BatchApplier:
                 )
         return result
 
+    def _fire_timers(
+        self, partition: int, store: PartitionStore, key: bytes, now_ms: int, result: BatchResult
+    ) -> None:
+        state = store.get(key)
+        if state is None:
+            return
+        for timer in due_timers(state, now_ms, self.programs):
+            decided = self._decide(partition, key, timer, now_ms, result, None, Channel.SYSTEM)
+            if decided is Status.APPLIED:
+                result.timers_fired += 1
+        after = store.get(key)
+        due = next_due_ms(after) if after is not None else None
+        if due is not None and due <= now_ms:
+            log.error(
+                "timers of %r did not apply; trying again in %d ms",
+                key,
+                TIMER_RETRY_MS,
+                extra={"partition": partition},
+            )
+            store.retry_timers(key, now_ms + TIMER_RETRY_MS)
+
     def _apply_record(self, record: InputRecord, now_ms: int, result: BatchResult) -> None:
+        topic = record.topic or self.topics.requests
         if not record.value:
             self._dead_letter(record, DeadLetterReason.EMPTY_VALUE, "no value", result)
             return
@@ -131,9 +160,10 @@ class BatchApplier:
             return
         owner = partition_for(key, self.partitions)
         if owner != record.partition:
+            # To the same topic: a forwarded record keeps the channel it was written on.
             result.records.append(
                 OutputRecord(
-                    self.topics.requests,
+                    topic,
                     owner,
                     key,
                     record.value,
@@ -145,7 +175,7 @@ class BatchApplier:
             )
             result.forwarded += 1
             return
-        self._decide(owner, key, request, now_ms, result, record)
+        self._decide(owner, key, request, now_ms, result, record, self.channels[topic])
 
     def _decide(
         self,
@@ -155,13 +185,17 @@ class BatchApplier:
         now_ms: int,
         result: BatchResult,
         source: InputRecord | None,
-    ) -> bool:
+        channel: Channel,
+    ) -> Status | None:
+        """Decide and stage the outputs; the event's status, None if the decision crashed."""
         store = self.stores[partition]
+        internal = self.topics.internal_requests
+        before = store.get(key)
         try:
-            decision = decide(store.get(key), request, now_ms, self.programs)
+            decision = decide(before, request, now_ms, self.programs, channel)
             event_bytes = self.encoder.encode_event(decision.event, self.topics.events)
             emitted = [
-                (emitted_key, self.encoder.encode_request(emitted_request, self.topics.requests))
+                (emitted_key, self.encoder.encode_request(emitted_request, internal))
                 for emitted_request in decision.emitted
                 for emitted_key in [
                     account_key(emitted_request.program, emitted_request.account_id)
@@ -179,16 +213,16 @@ class BatchApplier:
             )
             if source is not None:
                 self._dead_letter(source, DeadLetterReason.PROCESSING_ERROR, repr(error), result)
-            return False
+            return None
         event = decision.event
-        if event.status is Status.APPLIED:
+        if remembers(event):  # applied, or a final rejection: the state changed
             store.put(key, decision.state)
         trace = _with_trace(None, source.trace_id) if source is not None else None
         result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes, trace))
         for emitted_key, value in emitted:
             result.records.append(
                 OutputRecord(
-                    self.topics.requests,
+                    internal,
                     partition_for(emitted_key, self.partitions),
                     emitted_key,
                     value,
@@ -203,7 +237,7 @@ class BatchApplier:
                 event.reason.value if event.reason else "",
             )
         ] += 1
-        return True
+        return event.status
 
     def _dead_letter(
         self, record: InputRecord, reason: str, detail: str, result: BatchResult
@@ -213,7 +247,7 @@ class BatchApplier:
             reason,
             detail,
             extra={
-                "topic": self.topics.requests,
+                "topic": record.topic or self.topics.requests,
                 "partition": record.partition,
                 "offset": record.offset,
                 "reason": reason,
@@ -229,7 +263,7 @@ class BatchApplier:
                 [
                     ("ledger.dlq.reason", reason.encode()),
                     ("ledger.dlq.detail", detail.encode()[:1000]),
-                    ("ledger.dlq.topic", self.topics.requests.encode()),
+                    ("ledger.dlq.topic", (record.topic or self.topics.requests).encode()),
                     ("ledger.dlq.partition", str(record.partition).encode()),
                     ("ledger.dlq.offset", str(record.offset).encode()),
                 ],

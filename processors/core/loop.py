@@ -1,16 +1,26 @@
 """The exactly-once loop of the ledger core (ARCHITECTURE.md §4), on librdkafka's EOS v2.
 
+The core consumes three input topics, co-partitioned with the journal and the changelog: the
+public requests, the operator requests and the internal requests (transfer legs). The topic a
+record was read from is its channel, which decides what it may ask for (routing.channels).
+Partition p of every input topic must belong to the same processor, the one holding the state
+of partition p: the `range` assignor gives exactly that for topics with equal partition counts
+and the same subscribers (Kafka's own co-partitioning), and `_on_assign` refuses anything else.
+
 One turn of `CoreSession.run_once`:
 
 1. Consume up to `batch_records_max` records within `batch_time_max_ms`. Rebalance callbacks
    run inside this call only, so they always fall between two transactions: revocation never
    meets an open transaction, and an assigned partition is restored before its first record.
-2. Apply the batch in memory (`BatchApplier`): decode, route, decide, timers, changelog.
+2. Apply the batch in memory (`BatchApplier`) at the batch clock (`BatchClock`): decode,
+   route, decide, timers, changelog.
 3. `begin_transaction`, produce every output record (events, forwarded requests, transfer
    legs, DLQ records, the latest state of each touched account).
-4. `send_offsets_to_transaction` with the next offset of every owned partition and the
+4. `send_offsets_to_transaction` with the next offset of every owned input partition and the
    consumer's group metadata: a zombie whose generation is stale is refused here.
-5. `commit_transaction`; seal the stores (forget their undo).
+5. `commit_transaction`; seal the stores (forget their undo). From time to time, delete the
+   internal topic's records below the committed offsets (`InternalPurger`): a leg is then
+   gone once applied, so no offset reset can ever deliver it twice.
 
 On an abortable error: abort, roll the stores back, seek each partition back to the batch's
 first offset. On anything else (fatal error, fencing, a commit or abort that fails or times
@@ -34,7 +44,6 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -44,6 +53,8 @@ from ledger.settings import Settings
 from processors.core import metrics
 from processors.core.batch import BatchApplier, InputRecord
 from processors.core.changelog import ReadTimeout, owned, restore_partitions
+from processors.core.clock import BatchClock, Clock, wall_clock_ms
+from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
 from schemas.contracts import TRACE_HEADER, WireContracts
 
@@ -82,13 +93,6 @@ class CoreStats:
     )
 
 
-Clock = Callable[[], int]
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class CoreSession:
     """One producer + one consumer, from creation to teardown."""
 
@@ -102,12 +106,12 @@ class CoreSession:
         clock: Clock = wall_clock_ms,
     ) -> None:
         self.settings = settings
-        self.topic = settings.topics.requests
+        self.inputs = settings.topics.inputs
         self.contracts = contracts
         self.stats = stats
-        self.clock = clock
+        self.clock = BatchClock(clock)
         self.stores: dict[int, PartitionStore] = {}
-        self.positions: dict[int, int] = {}
+        self.positions: dict[tuple[str, int], int] = {}
         self._lag_observed_at = 0.0
         self.partitions = _partition_count(settings)
         self.applier = BatchApplier(
@@ -136,7 +140,9 @@ class CoreSession:
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                     "isolation.level": "read_committed",
-                    "partition.assignment.strategy": "cooperative-sticky",
+                    # Co-partitions the input topics (module docstring); eager, so a rebalance
+                    # revokes everything between two transactions and restores what returns.
+                    "partition.assignment.strategy": "range",
                     "session.timeout.ms": settings.session_timeout_ms,
                     # Restoring a large partition happens inside poll (the assignment
                     # callback); it must not count as a processor that stopped polling.
@@ -145,23 +151,25 @@ class CoreSession:
             )
         )
         self.consumer.subscribe(
-            [self.topic],
+            list(self.inputs),
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
             on_lost=self._on_revoke,
         )
+        self.purger = InternalPurger(settings)
 
     # --- rebalance callbacks (run inside consume(), between transactions) ------------------
 
     def _on_assign(self, consumer: Consumer, assigned: list[TopicPartition]) -> None:
         if not assigned:
             return
+        partitions = co_partitioned(assigned, self.inputs)
         committed = consumer.committed(assigned, timeout=KAFKA_CALL_TIMEOUT_S)
-        stores = owned(tp.partition for tp in assigned)
+        stores = owned(partitions)
         report = restore_partitions(self.settings, self.contracts, stores, RESTORE_TIMEOUT_S)
         self.stores.update(stores)
         for tp in committed:
-            self.positions[tp.partition] = tp.offset
+            self.positions[(tp.topic, tp.partition)] = tp.offset
         # Restored states live as long as the partition is owned and hold no reference
         # cycles: move them out of the cyclic collector's sight so its passes stay short.
         gc.collect()
@@ -181,9 +189,9 @@ class CoreSession:
     def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
             self.stores.pop(tp.partition, None)
-            self.positions.pop(tp.partition, None)
+            self.positions.pop((tp.topic, tp.partition), None)
             with contextlib.suppress(KeyError):  # never observed: nothing to remove
-                metrics.LAG.remove(str(tp.partition))
+                metrics.LAG.remove(tp.topic, str(tp.partition))
         metrics.ACCOUNTS.set(self.accounts())
         if revoked:
             log.info("revoked partitions %s", sorted(tp.partition for tp in revoked))
@@ -199,12 +207,13 @@ class CoreSession:
             self.settings.batch_records_max, timeout=self.settings.batch_time_max_ms / 1000
         )
         records = self._records(messages)
-        batch_start: dict[int, int] = {}
+        batch_start: dict[tuple[str, int], int] = {}
         for record in records:
-            batch_start.setdefault(record.partition, record.offset)
-        result = self.applier.apply(records, self.clock())
+            batch_start.setdefault((record.topic, record.partition), record.offset)
+        result = self.applier.apply(records, self.clock.now_ms())
         if not records and not result.records:
             self._observe_lag()
+            self.purger.purge(self.positions)
             return
         started = time.perf_counter()
         try:
@@ -213,10 +222,10 @@ class CoreSession:
                 self._produce(out.topic, out.partition, out.key, out.value, out.headers)
             next_positions = dict(self.positions)
             for record in records:
-                next_positions[record.partition] = record.offset + 1
+                next_positions[(record.topic, record.partition)] = record.offset + 1
             offsets = [
-                TopicPartition(self.topic, partition, offset)
-                for partition, offset in sorted(next_positions.items())
+                TopicPartition(topic, partition, offset)
+                for (topic, partition), offset in sorted(next_positions.items())
                 if offset >= 0 and partition in self.stores
             ]
             if offsets:
@@ -233,6 +242,7 @@ class CoreSession:
         for store in self.stores.values():
             store.seal()
         self.positions = next_positions
+        self.purger.purge(self.positions)
         commit_seconds = time.perf_counter() - started
         metrics.record_batch(result, len(records), commit_seconds)
         self._observe_lag()
@@ -251,14 +261,14 @@ class CoreSession:
         if now - self._lag_observed_at < LAG_INTERVAL_S:
             return
         self._lag_observed_at = now
-        for partition, position in self.positions.items():
+        for (topic, partition), position in self.positions.items():
             if position < 0:
                 continue
             watermarks = self.consumer.get_watermark_offsets(
-                TopicPartition(self.topic, partition), cached=True
+                TopicPartition(topic, partition), cached=True
             )
             if watermarks is not None and watermarks[1] >= 0:
-                metrics.LAG.labels(str(partition)).set(max(watermarks[1] - position, 0))
+                metrics.LAG.labels(topic, str(partition)).set(max(watermarks[1] - position, 0))
         metrics.ACCOUNTS.set(self.accounts())
 
     def _records(self, messages: list[Message]) -> list[InputRecord]:
@@ -275,7 +285,14 @@ class CoreSession:
             if partition is None or offset is None or partition not in self.stores:
                 continue
             records.append(
-                InputRecord(partition, offset, message.key(), message.value(), _trace_id(message))
+                InputRecord(
+                    partition,
+                    offset,
+                    message.key(),
+                    message.value(),
+                    _trace_id(message),
+                    message.topic() or "",
+                )
             )
         return records
 
@@ -298,7 +315,7 @@ class CoreSession:
                 # The local queue is full: let librdkafka send, then try again.
                 self.producer.poll(0.05)
 
-    def _abort(self, batch_start: dict[int, int], cause: KafkaError) -> None:
+    def _abort(self, batch_start: dict[tuple[str, int], int], cause: KafkaError) -> None:
         log.warning("aborting batch: %s", cause)
         try:
             self.producer.abort_transaction(KAFKA_CALL_TIMEOUT_S)
@@ -306,9 +323,9 @@ class CoreSession:
             raise SessionFailed(f"abort failed: {exc.args[0]}") from exc
         for store in self.stores.values():
             store.rollback()
-        for partition, offset in batch_start.items():
+        for (topic, partition), offset in batch_start.items():
             if partition in self.stores:
-                self.consumer.seek(TopicPartition(self.topic, partition, offset))
+                self.consumer.seek(TopicPartition(topic, partition, offset))
         self.stats.aborts += 1
         metrics.ABORTS.inc()
 
@@ -377,6 +394,25 @@ class CoreProcessor:
                     self.session = None
 
 
+def co_partitioned(assigned: list[TopicPartition], inputs: tuple[str, ...]) -> list[int]:
+    """The state partitions an assignment gives: those whose every input topic came with it.
+
+    Raises SessionFailed when an input partition comes without its siblings (a member running
+    another assignor or subscription, e.g. mid-upgrade): two processors would then decide
+    requests of one account against two copies of its state.
+    """
+    by_partition: dict[int, set[str]] = {}
+    for tp in assigned:
+        by_partition.setdefault(tp.partition, set()).add(tp.topic)
+    incomplete = {p: sorted(t) for p, t in by_partition.items() if t != set(inputs)}
+    if incomplete:
+        raise SessionFailed(
+            f"assignment is not co-partitioned over {list(inputs)}: {incomplete}; every core "
+            "process must subscribe to the same topics with the range assignor"
+        )
+    return sorted(by_partition)
+
+
 def _trace_id(message: Message) -> bytes | None:
     headers = message.headers()
     if not headers:
@@ -396,7 +432,7 @@ def _partition_count(settings: Settings) -> int:
     topics = admin.list_topics(timeout=KAFKA_CALL_TIMEOUT_S).topics
     names = settings.topics
     counts = {}
-    for name in (names.requests, names.events, names.state_changelog):
+    for name in (*names.inputs, names.events, names.state_changelog):
         if name not in topics or topics[name].error is not None:
             raise SessionFailed(f"topic {name} is missing: run `ledger topics ensure`")
         counts[name] = len(topics[name].partitions)

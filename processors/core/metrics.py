@@ -39,8 +39,13 @@ RESTORE_SECONDS = Histogram(
 ACCOUNTS = Gauge("ledger_core_accounts", "Accounts held in memory by this process")
 LAG = Gauge(
     "ledger_core_consumer_lag_records",
-    "Requests not yet consumed, per owned partition",
-    ["partition"],
+    "Requests not yet consumed, per owned input topic and partition",
+    ["topic", "partition"],
+)
+
+CLOCK_HELD_BACK = Gauge(
+    "ledger_core_clock_held_back_ms",
+    "How far the wall clock is ahead of the batch clock, which it may not outrun (0: in step)",
 )
 
 

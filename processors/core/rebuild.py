@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from confluent_kafka import Producer
 
 from ledger.evolve import evolve
-from ledger.model import AccountState, Status
+from ledger.idempotency import remembers
+from ledger.model import AccountState
 from ledger.settings import Settings
 from processors.core.changelog import read_to_end
 from schemas.contracts import WireContracts
@@ -47,7 +48,7 @@ def fold_journal(settings: Settings, contracts: WireContracts, partitions: Itera
         if not value:
             return
         event = contracts.decode_event(value)
-        if event.status is Status.APPLIED:
+        if remembers(event):  # applied, or a final rejection: what changes a state
             accounts = states[partition]
             accounts[key] = evolve(accounts.get(key), event)
 

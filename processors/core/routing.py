@@ -8,9 +8,11 @@ partition) is forwarded to this partition instead of being applied against the w
 
 from __future__ import annotations
 
+from ledger.model import Channel
+from ledger.settings import TopicNames
 from schemas.contracts import account_key
 
-__all__ = ["account_key", "murmur2", "partition_for"]
+__all__ = ["account_key", "channels", "murmur2", "partition_for"]
 
 MURMUR2_SEED = 0x9747B28C
 MURMUR2_M = 0x5BD1E995
@@ -45,3 +47,13 @@ def murmur2(data: bytes) -> int:
 
 def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def channels(topics: TopicNames) -> dict[str, Channel]:
+    """The channel each input topic grants its records: the topic is the authority (its ACLs
+    say who may write it), never a field of the record."""
+    return {
+        topics.requests: Channel.PUBLIC,
+        topics.operator_requests: Channel.OPERATOR,
+        topics.internal_requests: Channel.SYSTEM,
+    }

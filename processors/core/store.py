@@ -90,6 +90,13 @@ class PartitionStore:
                 self._schedule(key, state)
         return due
 
+    def retry_timers(self, key: bytes, at_ms: int) -> None:
+        """Fire the account's due timers again at `at_ms` (their decision did not apply)."""
+        scheduled = self._scheduled.get(key)
+        if scheduled is None or at_ms < scheduled:
+            self._scheduled[key] = at_ms
+            heapq.heappush(self._timers, (at_ms, key))
+
     def _schedule(self, key: bytes, state: AccountState) -> None:
         due = next_due_ms(state)
         if due is None:

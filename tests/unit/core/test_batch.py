@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from confluent_kafka import TopicPartition
 
 from ledger import decide as decide_module
-from ledger.model import Operation, Request
+from ledger.model import CarriedLot, Operation, Request, Status
 from ledger.programs import Programs, load_programs
 from ledger.settings import TopicNames
 from processors.core import batch as batch_module
-from processors.core.batch import BatchApplier, InputRecord
+from processors.core.batch import TIMER_RETRY_MS, BatchApplier, InputRecord
+from processors.core.loop import SessionFailed, co_partitioned
 from processors.core.routing import account_key, partition_for
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
@@ -48,10 +50,12 @@ def _accrue(request_id: str, account: str = "alice", amount: int = 10) -> Reques
     )
 
 
-def _record(contracts: WireContracts, request: Request, offset: int = 0) -> InputRecord:
+def _record(
+    contracts: WireContracts, request: Request, offset: int = 0, topic: str = TOPICS.requests
+) -> InputRecord:
     key = account_key(request.program, request.account_id)
-    value = contracts.encode_request(request, TOPICS.requests)
-    return InputRecord(partition_for(key, PARTITIONS), offset, key, value)
+    value = contracts.encode_request(request, topic)
+    return InputRecord(partition_for(key, PARTITIONS), offset, key, value, topic=topic)
 
 
 def test_a_crashing_decision_is_dead_lettered_and_the_batch_goes_on(
@@ -59,10 +63,10 @@ def test_a_crashing_decision_is_dead_lettered_and_the_batch_goes_on(
 ) -> None:
     real = decide_module.decide
 
-    def crash_on_poison(state, request, now_ms, programs):  # type: ignore[no-untyped-def]
+    def crash_on_poison(state, request, now_ms, programs, channel):  # type: ignore[no-untyped-def]
         if request.request_id == "poison":
             raise ZeroDivisionError("a bug")
-        return real(state, request, now_ms, programs)
+        return real(state, request, now_ms, programs, channel)
 
     monkeypatch.setattr(batch_module, "decide", crash_on_poison)
     applier = _applier(contracts, programs)
@@ -148,3 +152,127 @@ def test_a_timer_popped_by_an_aborted_batch_fires_in_the_next(
         store.rollback()  # the transaction holding the expiry was aborted
     again = applier.apply([], NOW_MS + 2_000)
     assert again.timers_fired == 1
+
+
+def _expiring(request_id: str = "soon") -> Request:
+    return Request(
+        request_id=request_id,
+        program="acme",
+        account_id="alice",
+        operation=Operation.ACCRUE,
+        asset="points",
+        amount=5,
+        expires_at_ms=NOW_MS + 1_000,
+        requested_at_ms=NOW_MS,
+        principal="test",
+    )
+
+
+def test_a_timer_whose_decision_did_not_apply_is_tried_again_later(
+    contracts: WireContracts, programs: Programs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = decide_module.decide
+    failures = {"left": 1}
+
+    def fail_once(state, request, now_ms, programs, channel):  # type: ignore[no-untyped-def]
+        if request.operation is Operation.EXPIRE and failures["left"]:
+            failures["left"] -= 1
+            raise RuntimeError("a bug in the expiry")
+        return real(state, request, now_ms, programs, channel)
+
+    monkeypatch.setattr(batch_module, "decide", fail_once)
+    applier = _applier(contracts, programs)
+    applier.apply([_record(contracts, _expiring())], NOW_MS)
+    assert applier.apply([], NOW_MS + 2_000).timers_fired == 0
+    # Not hot-looping on the failure, and not dropped either.
+    assert applier.apply([], NOW_MS + 3_000).timers_fired == 0
+    assert applier.apply([], NOW_MS + 2_000 + TIMER_RETRY_MS).timers_fired == 1
+
+
+def _channel_outcomes(
+    contracts: WireContracts, programs: Programs, request: Request, topic: str
+) -> tuple[str, str | None]:
+    applier = _applier(contracts, programs)
+    result = applier.apply([_record(contracts, request, topic=topic)], NOW_MS)
+    (event,) = [
+        contracts.decode_event(r.value or b"") for r in result.records if r.topic == TOPICS.events
+    ]
+    return event.status.value, event.reason.value if event.reason else None
+
+
+def test_the_topic_a_record_was_read_from_is_its_authority(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    forged_credit = Request(
+        request_id="credit:bob:1",
+        program="acme",
+        account_id="alice",
+        operation=Operation.TRANSFER_CREDIT,
+        asset="points",
+        amount=1_000_000,
+        reference="t1",
+        counterparty_account_id="bob",
+        requested_at_ms=NOW_MS,
+        principal="system",  # says who it likes: the topic decides
+        carried_lots=(CarriedLot(1_000_000, None),),
+    )
+    adjust = Request(
+        request_id="fix-1",
+        program="acme",
+        account_id="alice",
+        operation=Operation.ADJUST,
+        asset="points",
+        amount=50,
+        reason="goodwill",
+        requested_at_ms=NOW_MS,
+        principal="system",
+    )
+    refused = (Status.REJECTED.value, "operation_not_permitted")
+    assert _channel_outcomes(contracts, programs, forged_credit, TOPICS.requests) == refused
+    assert (
+        _channel_outcomes(contracts, programs, forged_credit, TOPICS.operator_requests) == refused
+    )
+    assert _channel_outcomes(contracts, programs, adjust, TOPICS.requests) == refused
+    assert _channel_outcomes(contracts, programs, adjust, TOPICS.internal_requests) == refused
+    applied = (Status.APPLIED.value, None)
+    assert _channel_outcomes(contracts, programs, adjust, TOPICS.operator_requests) == applied
+    assert (
+        _channel_outcomes(contracts, programs, forged_credit, TOPICS.internal_requests) == applied
+    )
+
+
+def test_legs_go_to_the_internal_topic_and_strays_stay_on_their_topic(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    applier = _applier(contracts, programs)
+    funded = applier.apply([_record(contracts, _accrue("a", amount=100))], NOW_MS)
+    assert funded.decided == 1
+    transfer = Request(
+        request_id="t1",
+        program="acme",
+        account_id="alice",
+        operation=Operation.TRANSFER,
+        asset="points",
+        amount=40,
+        counterparty_account_id="bob",
+        requested_at_ms=NOW_MS,
+    )
+    result = applier.apply([_record(contracts, transfer, 1)], NOW_MS)
+    (leg,) = [r for r in result.records if r.topic == TOPICS.internal_requests]
+    assert leg.key == b"acme:bob" and leg.partition == partition_for(b"acme:bob", PARTITIONS)
+    for store in applier.stores.values():
+        store.seal()
+    record = _record(contracts, _accrue("x"), topic=TOPICS.operator_requests)
+    stray = InputRecord(
+        (record.partition + 1) % PARTITIONS, 7, record.key, record.value, topic=record.topic
+    )
+    (forwarded,) = applier.apply([stray], NOW_MS).records
+    assert (forwarded.topic, forwarded.partition) == (TOPICS.operator_requests, record.partition)
+
+
+def test_a_processor_owns_a_partition_only_with_every_input_topic_of_it() -> None:
+    inputs = TOPICS.inputs
+    assigned = [TopicPartition(topic, p) for topic in inputs for p in (0, 2)]
+    assert co_partitioned(assigned, inputs) == [0, 2]
+    with pytest.raises(SessionFailed, match="not co-partitioned"):
+        co_partitioned([*assigned, TopicPartition(TOPICS.requests, 1)], inputs)

@@ -26,28 +26,31 @@ TOPICS = TopicNames("unit.")
 
 
 def run_in_memory(workload: Workload, contracts: WireContracts) -> dict[str, list[OutputRecord]]:
-    """Feed the requests partitions batch by batch until no partition has anything left."""
+    """Feed the input partitions batch by batch until no partition has anything left."""
     programs = load_programs(ROOT / "config" / "programs.toml")
     stores = {p: PartitionStore(p) for p in range(PARTITIONS)}
     applier = BatchApplier(TOPICS, PARTITIONS, programs, contracts, stores)
-    requests: dict[int, list[InputRecord]] = defaultdict(list)
+    inputs: dict[tuple[str, int], list[InputRecord]] = defaultdict(list)
+
+    def append(topic: str, partition: int, key: bytes | None, value: bytes | None) -> None:
+        log = inputs[(topic, partition)]
+        log.append(InputRecord(partition, len(log), key, value, topic=topic))
+
     for item in workload.items:
-        log = requests[item.partition]
-        log.append(InputRecord(item.partition, len(log), item.key, item.value))
+        append(item.topic or TOPICS.requests, item.partition, item.key, item.value)
     out: dict[str, list[OutputRecord]] = defaultdict(list)
-    positions = dict.fromkeys(range(PARTITIONS), 0)
-    while any(positions[p] < len(requests[p]) for p in range(PARTITIONS)):
-        for partition in range(PARTITIONS):
-            batch = requests[partition][positions[partition] : positions[partition] + BATCH]
-            positions[partition] += len(batch)
+    positions: dict[tuple[str, int], int] = defaultdict(int)
+    while any(positions[where] < len(log) for where, log in list(inputs.items())):
+        for where in sorted(inputs):
+            batch = inputs[where][positions[where] : positions[where] + BATCH]
+            positions[where] += len(batch)
             result = applier.apply(batch, NOW_MS)
             for store in stores.values():
                 store.seal()
             for record in result.records:
                 out[record.topic].append(record)
-                if record.topic == TOPICS.requests:
-                    log = requests[record.partition]
-                    log.append(InputRecord(record.partition, len(log), record.key, record.value))
+                if record.topic in TOPICS.inputs:
+                    append(record.topic, record.partition, record.key, record.value)
     return out
 
 
@@ -61,7 +64,7 @@ def workload(contracts: WireContracts) -> Workload:
     return generate(
         7,
         contracts,
-        TOPICS.requests,
+        TOPICS,
         PARTITIONS,
         NOW_MS,
         requests=4_000,
@@ -112,12 +115,13 @@ def test_the_changelog_holds_the_folded_state(workload: Workload, contracts: Wir
     out = run_in_memory(workload, contracts)
     latest = {r.key: contracts.decode_state(r.value or b"") for r in out[TOPICS.state_changelog]}
     from ledger.evolve import evolve
+    from ledger.idempotency import remembers
     from processors.core.routing import account_key
 
     folded: dict[bytes, object] = {}
     for record in out[TOPICS.events]:
         event = contracts.decode_event(record.value or b"")
         key = account_key(event.program, event.account_id)
-        if event.status is Status.APPLIED:
+        if remembers(event):  # applied, or a final rejection: the state changed
             folded[key] = evolve(folded.get(key), event)  # type: ignore[arg-type]
     assert latest == folded
