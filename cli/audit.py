@@ -1,4 +1,4 @@
-"""`ledger audit`: check the journal's invariants and Redis against the fold of the journal."""
+"""`ledger audit`: the books' invariants, and the changelog and Redis against the journal."""
 
 from __future__ import annotations
 
@@ -15,12 +15,16 @@ from schemas.contracts import WireContracts
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "audit",
-        help="trial balance, sequence continuity, and Redis == fold of the journal",
+        help="every invariant of the books; changelog and Redis == fold of the journal",
         description=(
             "Folds the whole journal (read_committed) and checks: every account's sequence "
             "continues, every event's postings balance, the trial balance per program and "
-            "asset is zero, and Redis's balances equal the fold for a sample of accounts "
-            "(--all: every account) and its totals too when the mirror is caught up. "
+            "asset is zero, lots sum to max(available, 0), held equals the open holds, @holds "
+            "equals what accounts hold, @transit equals the transfers in flight and is never "
+            "negative, every transfer leg settles a transfer; every state in the changelog "
+            "holds the same and equals the fold; Redis's balances equal the fold for a sample "
+            "of accounts (--all: every account) and its program totals equal the journal's "
+            "sums up to the offsets Redis has applied. "
             "Exit status 0 when all is well, 1 with a report of every discrepancy."
         ),
     )
@@ -58,8 +62,10 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"audit {verdict}: {report.events:,} events, {report.accounts:,} accounts, "
             f"{report.accounts_compared:,} compared with Redis "
-            f"({report.accounts_skipped:,} moved on meanwhile), generation {report.generation}, "
-            f"{report.seconds:.1f} s"
+            f"({report.accounts_skipped:,} moved on meanwhile), "
+            f"{report.changelog_compared:,} with the changelog, totals "
+            f"{'compared' if report.totals_compared else 'not compared (no model)'}, "
+            f"generation {report.generation}, {report.seconds:.1f} s"
         )
         for problem in report.problems:
             print(f"  - {problem}")

@@ -67,6 +67,17 @@ class ProgramTotals:
     in_transit: int
 
 
+@dataclass(frozen=True, slots=True)
+class TotalsSnapshot:
+    """Every program's raw totals and the journal offsets they sum up to, read atomically."""
+
+    generation: str
+    offsets: dict[int, int]
+    """Journal partition -> the last offset whose event the totals include."""
+    totals: dict[str, dict[str, int]]
+    """program -> `{asset}|{account}` -> sum of postings"""
+
+
 class ModelChangedTooOften(RuntimeError):
     """The live generation kept changing under a read (READ_ATTEMPTS_MAX times)."""
 
@@ -240,6 +251,34 @@ class SyncReadModel:
     def offsets(self) -> dict[int, int]:
         raw = self._read(lambda keys, pipe: pipe.hgetall(keys.offsets))
         return {int(_text(k)): int(_text(v)) for k, v in (raw or {}).items()}
+
+    def totals_snapshot(self) -> TotalsSnapshot | None:
+        """Offsets and totals in one MULTI/EXEC: the totals are exactly the sums of the journal
+        up to those offsets, whatever the mirror does meanwhile. None: no model yet."""
+        for _ in range(READ_ATTEMPTS_MAX):
+            generation = self.generation()
+            if generation is None:
+                return None
+            programs = self.programs()
+            keys = GenerationKeys(self.prefix, generation)
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hgetall(keys.offsets)
+            pipe.smembers(keys.programs)
+            for program in programs:
+                pipe.hgetall(keys.totals(program))
+            pipe.get(live_pointer(self.prefix))
+            offsets, members, *totals, still_live = pipe.execute()
+            live = still_live is not None and _text(still_live) == generation
+            if live and sorted(_text(m) for m in members) == programs:
+                return TotalsSnapshot(
+                    generation,
+                    {int(_text(k)): int(_text(v)) for k, v in offsets.items()},
+                    {
+                        program: {_text(k): int(_text(v)) for k, v in fields.items()}
+                        for program, fields in zip(programs, totals, strict=True)
+                    },
+                )
+        raise ModelChangedTooOften(f"{self.prefix}live changed {READ_ATTEMPTS_MAX} times")
 
     def _read(self, queue: Callable[[GenerationKeys, Any], Any]) -> Any:
         for _ in range(READ_ATTEMPTS_MAX):

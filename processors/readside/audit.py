@@ -1,14 +1,21 @@
-"""The auditor: the journal's own invariants, and Redis against the fold of the journal.
+"""The auditor: the books' invariants over the journal, and the changelog and Redis against it.
 
 Checks, in order:
-1. sequence continuity per account and balanced postings per event (fold.py);
-2. the trial balance per program and asset over the whole journal;
-3. for a sample of accounts (all with `sample=None` and `everything=True`), Redis's
-   balances and sequence equal the fold's. An account whose Redis sequence is behind the
-   fold is waited for (the mirror lags a little); one that moved past the fold (events
-   arrived after the read) is not comparable and skipped;
-4. when Redis's stored offsets equal the journal's end, Redis's program totals equal the
-   fold's totals.
+1. every event: sequence continuity, balanced postings, the balances it states, legs that
+   settle a transfer (ledger/invariants.py, through fold.py);
+2. the whole book: trial balance per program and asset, lots = max(available, 0), held =
+   open holds, `@holds` = every account's held, `@transit` = transfers in flight and never
+   negative. The journal is read partition by partition, so a credit leg may be met before
+   the debit committed before it: the tail is read once more (`CATCH_UP_READS_MAX`) and only
+   legs the last read brought are given the benefit of the doubt;
+3. the state changelog (what the core restores from): every stored state must hold the
+   account invariants itself, and equal the journal's fold when both have seen the same
+   events (same sequence, clock and request ids; otherwise it moved on and is skipped);
+4. for a sample of accounts (all with `sample=0`), Redis's balances and sequence equal the
+   fold's. An account whose Redis sequence is behind the fold is waited for (the mirror lags
+   a little); one that moved past the fold (events arrived after the read) is skipped;
+5. Redis's program totals equal the fold's sums up to the offsets Redis says it applied:
+   both read in one atomic snapshot first, and the fold keeps the sums at that cut.
 A report with no problems is `ok`; the report is JSON-exportable and stored in Redis by the
 continuous auditor (`{prefix}audit:last`).
 """
@@ -22,14 +29,19 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
+from ledger.invariants import TransferKey, account_problems
+from ledger.model import AccountState
 from ledger.settings import Settings
-from processors.readside.fold import JournalFold, trial_balance_problems
+from processors.core.changelog import read_to_end
+from processors.readside.fold import JournalFold
 from processors.readside.journal import journal_partitions, read_journal
 from readmodel.keys import audit_last
-from readmodel.reader import SyncReadModel
+from readmodel.reader import SyncReadModel, TotalsSnapshot
 from schemas.contracts import WireContracts
 
 BEHIND_POLL_S = 0.2
+CATCH_UP_READS_MAX = 2
+CHANGELOG_READ_TIMEOUT_S = 3600.0
 
 
 @dataclass
@@ -40,6 +52,8 @@ class AuditReport:
     accounts_compared: int
     accounts_skipped: int
     generation: str | None
+    changelog_compared: int = 0
+    totals_compared: bool = False
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -51,15 +65,31 @@ class AuditReport:
         return json.dumps({**asdict(self), "ok": self.ok}, indent=2)
 
 
-def fold_journal(settings: Settings, contracts: WireContracts) -> JournalFold:
-    """Read the whole journal read_committed to its stable end and fold it."""
-    fold = JournalFold()
-    starts = dict.fromkeys(journal_partitions(settings), -2)
+def fold_journal(
+    settings: Settings, contracts: WireContracts, cut: dict[int, int] | None = None
+) -> tuple[JournalFold, frozenset[TransferKey]]:
+    """Read the whole journal read_committed to its stable end and fold it, then its tail
+    while legs are still waiting for their transfer. Returns the fold and the legs to give
+    the benefit of the doubt (brought by the last read)."""
+    fold = JournalFold(cut)
+    _fold_from(fold, settings, contracts, dict.fromkeys(journal_partitions(settings), -2))
+    tolerated: frozenset[TransferKey] = frozenset()
+    for _ in range(CATCH_UP_READS_MAX):
+        waiting = fold.unsettled_legs()
+        if not waiting:
+            break
+        _fold_from(fold, settings, contracts, dict(fold.positions))
+        tolerated = fold.unsettled_legs() - waiting
+    return fold, tolerated
+
+
+def _fold_from(
+    fold: JournalFold, settings: Settings, contracts: WireContracts, starts: dict[int, int]
+) -> None:
     for batch in read_journal(settings, starts):
         for record in batch.records:
-            fold.add(contracts.decode_event(record.value))
+            fold.add(contracts.decode_event(record.value), batch.partition, record.offset)
         fold.positions[batch.partition] = batch.position
-    return fold
 
 
 def audit(
@@ -72,21 +102,23 @@ def audit(
 ) -> AuditReport:
     """Audit now; `sample` accounts (None: settings.audit_sample_accounts, 0: all).
 
-    Raises JournalReadTimeout, KafkaException, UndecodableMessage, redis errors.
+    Raises JournalReadTimeout, ReadTimeout, KafkaException, UndecodableMessage, redis errors.
     """
     started = time.monotonic()
-    fold = fold_journal(settings, contracts)
     model = SyncReadModel(client, settings.redis_key_prefix)
+    snapshot = model.totals_snapshot()
+    fold, tolerated = fold_journal(settings, contracts, snapshot.offsets if snapshot else None)
     report = AuditReport(
         checked_at_ms=time.time_ns() // 1_000_000,
         events=fold.events,
-        accounts=len(fold.accounts),
+        accounts=len(fold.books.states),
         accounts_compared=0,
         accounts_skipped=0,
-        generation=model.generation(),
+        generation=snapshot.generation if snapshot else None,
     )
     report.problems += fold.problems
-    report.problems += trial_balance_problems(fold)
+    report.problems += fold.invariant_problems(tolerated)
+    report.problems += _changelog_problems(settings, contracts, fold, report)
 
     size = settings.audit_sample_accounts if sample is None else sample
     names = sorted(fold.accounts)
@@ -118,9 +150,61 @@ def audit(
         pending = behind
         time.sleep(BEHIND_POLL_S)
 
-    report.problems += _totals_problems(model, fold)
+    if snapshot is not None:
+        report.problems += _totals_problems(snapshot, fold)
+        report.totals_compared = True
     report.seconds = time.monotonic() - started
     return report
+
+
+def _changelog_problems(
+    settings: Settings, contracts: WireContracts, fold: JournalFold, report: AuditReport
+) -> list[str]:
+    """The changelog is read after the journal: it may be ahead (skipped), never behind."""
+    stored: dict[bytes, AccountState] = {}
+
+    def load(_partition: int, key: bytes, value: bytes | None) -> None:
+        if value:
+            stored[key] = contracts.decode_state(value)
+        else:
+            stored.pop(key, None)
+
+    topic = settings.topics.state_changelog
+    read_to_end(settings, topic, journal_partitions(settings), load, CHANGELOG_READ_TIMEOUT_S)
+    problems = []
+    for key, state in sorted(stored.items()):
+        problems += [f"changelog: {problem}" for problem in account_problems(state)]
+        folded = fold.state(state.program, state.account_id)
+        if folded is None or not _same_history(folded, state):
+            continue
+        report.changelog_compared += 1
+        if folded != state:
+            problems.append(
+                f"changelog: {key.decode(errors='replace')} differs from the journal's fold in "
+                f"{', '.join(_differences(folded, state))}"
+            )
+    return problems
+
+
+def _same_history(folded: AccountState, stored: AccountState) -> bool:
+    return (folded.sequence, folded.clock_ms, folded.receipts.keys()) == (
+        stored.sequence,
+        stored.clock_ms,
+        stored.receipts.keys(),
+    )
+
+
+def _differences(folded: AccountState, stored: AccountState) -> list[str]:
+    fields = ("balances", "lots", "holds", "receipts", "reversibles")
+    found = [name for name in fields if getattr(folded, name) != getattr(stored, name)]
+    if found == ["lots"]:
+        found = [
+            f"lots of {asset} ({[(lot.lot_id, lot.amount) for lot in stored.lots.get(asset, ())]}"
+            f", the journal folds to {[(lot.lot_id, lot.amount) for lot in lots]})"
+            for asset, lots in sorted(folded.lots.items())
+            if stored.lots.get(asset) != lots
+        ] or ["lots"]
+    return found
 
 
 def _redis_sequence(model: SyncReadModel, program: str, account_id: str) -> int:
@@ -143,17 +227,18 @@ def _compare(model: SyncReadModel, fold: JournalFold, program: str, account_id: 
     return ""
 
 
-def _totals_problems(model: SyncReadModel, fold: JournalFold) -> list[str]:
-    """Only comparable when Redis has applied exactly the journal that was folded."""
-    stored = model.offsets()
-    if {p: o + 1 for p, o in stored.items()} != fold.positions:
-        return []
+def _totals_problems(snapshot: TotalsSnapshot, fold: JournalFold) -> list[str]:
+    want_all = fold.totals_at_cut()
     problems = []
-    for program, totals in sorted(fold.totals.items()):
-        got = {k: v for k, v in model.totals_fields(program).items() if v}
-        want = {k: v for k, v in totals.items() if v}
-        if got != want:
-            problems.append(f"totals of {program}: Redis has {got}, the journal {want}")
+    for program in sorted(set(snapshot.totals) | set(want_all)):
+        got = {k: v for k, v in snapshot.totals.get(program, {}).items() if v}
+        want = {k: v for k, v in want_all.get(program, {}).items() if v}
+        for name in sorted(set(got) | set(want)):
+            if got.get(name, 0) != want.get(name, 0):
+                problems.append(
+                    f"totals of {program} {name}: Redis has {got.get(name, 0)}, the journal "
+                    f"sums to {want.get(name, 0)}"
+                )
     return problems
 
 

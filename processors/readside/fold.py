@@ -1,73 +1,96 @@
-"""Folding the journal into what the read side needs to compare: balances, sequences, totals.
+"""Folding the journal for the audit: every invariant, and Redis's figures at a known cut.
 
-This fold trusts nothing: it checks as it goes that every account's sequence continues (+1
-per APPLIED event, unchanged otherwise) and that each applied event's postings balance per
-asset, and keeps the problems as readable lines instead of asserting.
+The fold trusts nothing. Each event goes through `ledger.invariants.Books`, which checks as
+it goes (sequence continuity, balanced postings, the balances the event states, legs that
+settle a transfer) and at the end over the whole book (trial balance, lots, holds, @holds,
+@transit), and keeps the problems as readable lines instead of asserting.
+
+Redis's program totals are sums of postings up to the offsets its mirror has applied. So the
+fold is given those offsets (`cut`, taken from Redis in the same atomic read as the totals)
+and keeps, per partition, the sums of the events up to the cut: the two are then comparable
+exactly, even while events keep arriving.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from ledger.model import LedgerEvent, Status
+from ledger.invariants import Books, TransferKey
+from ledger.model import AccountState, LedgerEvent, Status
 from processors.readside.projection import totals_field
 
+Totals = dict[str, Counter[str]]
+"""program -> `{asset}|{account}` field of Redis's totals hash -> sum of postings"""
 
-@dataclass
+
+@dataclass(frozen=True, slots=True)
 class AccountFold:
-    sequence: int = 0
-    balances: dict[str, tuple[int, int]] = field(default_factory=dict)  # asset -> avail, held
+    sequence: int
+    balances: dict[str, tuple[int, int]]  # asset -> (available, held)
 
 
-@dataclass
 class JournalFold:
-    accounts: dict[tuple[str, str], AccountFold] = field(default_factory=dict)
-    totals: dict[str, Counter[str]] = field(default_factory=dict)  # program -> field -> sum
-    problems: list[str] = field(default_factory=list)
-    events: int = 0
-    positions: dict[int, int] = field(default_factory=dict)
+    def __init__(self, cut: Mapping[int, int] | None = None) -> None:
+        self.books = Books()
+        self.problems: list[str] = []
+        self.events = 0
+        self.positions: dict[int, int] = {}
+        """Per partition, the offset after the last record read (past transaction markers)."""
+        self._cut = dict(cut or {})
+        self._sums: dict[int, Totals] = {}
+        self._sums_at_cut: dict[int, Totals] = {}
 
-    def add(self, event: LedgerEvent) -> None:
+    def add(self, event: LedgerEvent, partition: int = 0, offset: int = -1) -> None:
+        cut = self._cut.get(partition)
+        if cut is not None and offset > cut and partition not in self._sums_at_cut:
+            self._sums_at_cut[partition] = _copy(self._sums.get(partition, {}))
         self.events += 1
-        account = self.accounts.setdefault((event.program, event.account_id), AccountFold())
-        name = f"{event.program}:{event.account_id}"
+        self.problems += self.books.add(event)
         if event.status is not Status.APPLIED:
-            if event.sequence != account.sequence:
-                self.problems.append(
-                    f"{name}: {event.status.value} event {event.event_id} carries sequence "
-                    f"{event.sequence}, the account is at {account.sequence}"
-                )
             return
-        if event.sequence != account.sequence + 1:
-            self.problems.append(
-                f"{name}: sequence jumps from {account.sequence} to {event.sequence} "
-                f"({event.event_id})"
-            )
-        account.sequence = event.sequence
-        for balance in event.balances:
-            account.balances[balance.asset] = (balance.available, balance.held)
-        per_asset: Counter[str] = Counter()
-        totals = self.totals.setdefault(event.program, Counter())
+        totals = self._sums.setdefault(partition, {}).setdefault(event.program, Counter())
         for posting in event.postings:
-            per_asset[posting.asset] += posting.amount
             totals[totals_field(posting.account, posting.asset)] += posting.amount
-        for asset, total in per_asset.items():
-            if total != 0:
-                self.problems.append(f"{event.event_id}: postings of {asset} sum to {total}")
+
+    def totals(self) -> Totals:
+        """Every program's totals over the whole fold."""
+        return _merge(self._sums.values())
+
+    def totals_at_cut(self) -> Totals:
+        """Every program's totals over the events at or below the cut of their partition."""
+        return _merge(
+            self._sums_at_cut.get(partition, sums) for partition, sums in self._sums.items()
+        )
+
+    def unsettled_legs(self) -> frozenset[TransferKey]:
+        return frozenset(self.books.early)
+
+    def invariant_problems(self, tolerated: frozenset[TransferKey] = frozenset()) -> list[str]:
+        return self.books.problems(tolerated)
+
+    @property
+    def accounts(self) -> dict[tuple[str, str], AccountFold]:
+        return {key: _account(state) for key, state in self.books.states.items()}
+
+    def state(self, program: str, account_id: str) -> AccountState | None:
+        return self.books.states.get((program, account_id))
 
 
-def trial_balance_problems(fold: JournalFold) -> list[str]:
-    """Per program and asset, every account's postings (system ones too) must sum to zero."""
-    problems = []
-    for program, totals in sorted(fold.totals.items()):
-        by_asset: Counter[str] = Counter()
-        for name, amount in totals.items():
-            asset = name.rsplit("|", 1)[0]
-            by_asset[asset] += amount
-        problems += [
-            f"trial balance of {program} {asset} is {total}, not 0"
-            for asset, total in sorted(by_asset.items())
-            if total != 0
-        ]
-    return problems
+def _account(state: AccountState) -> AccountFold:
+    return AccountFold(
+        state.sequence, {b.asset: (b.available, b.held) for b in state.balances.values()}
+    )
+
+
+def _copy(totals: Totals) -> Totals:
+    return {program: Counter(fields) for program, fields in totals.items()}
+
+
+def _merge(parts: Iterable[Totals]) -> Totals:
+    merged: Totals = {}
+    for totals in parts:
+        for program, fields in totals.items():
+            merged.setdefault(program, Counter()).update(fields)
+    return merged

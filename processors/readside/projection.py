@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from ledger.idempotency import remembers
 from ledger.model import LedgerEvent, Status
 from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
 from readmodel.keys import CUSTOMERS, BalanceAfter, Outcome, outcome_to_json
@@ -73,6 +74,9 @@ def script_argument(event: LedgerEvent, offset: int) -> str:
             else [],
             "h": history_entry_to_json(history_entry(event)),
             "r": outcome_to_json(event_outcome(event)),
+            # The request's final outcome (applied, or a remembered rejection): it replaces
+            # whatever status was stored; any other reply never hides a stored status.
+            "f": 1 if remembers(event) else 0,
         },
         separators=(",", ":"),
     )

@@ -68,10 +68,10 @@ for i = 11, #ARGV do
         recorded = true
       end
     else
-      -- REJECTED and DUPLICATE change nothing but the request's status, and never hide the
-      -- APPLIED outcome of the same request_id.
-      local existing = redis.call('GET', request_key)
-      if not (existing and cjson.decode(existing).status == 'APPLIED') then
+      -- REJECTED and DUPLICATE change nothing but the request's status. A final rejection
+      -- (e.f == 1, remembered by the ledger) is the request's outcome and is stored; any other
+      -- reply (a DUPLICATE, a rejection the ledger does not remember) never hides a stored one.
+      if e.f == 1 or redis.call('EXISTS', request_key) == 0 then
         redis.call('SET', request_key, e.r, 'EX', status_ttl)
       end
       recorded = true

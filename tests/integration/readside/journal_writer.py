@@ -19,6 +19,7 @@ from ledger.programs import load_programs
 from ledger.settings import Settings
 from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
+from tests.support.channels import permitting
 
 PROGRAMS = load_programs(Path(__file__).resolve().parents[3] / "config" / "programs.toml")
 PROGRAM = "acme"
@@ -61,7 +62,11 @@ class JournalWriter:
         events = []
         for item in requests:
             decision = decide(
-                self.states.get(item.account_id), item, time.time_ns() // 1_000_000, PROGRAMS
+                self.states.get(item.account_id),
+                item,
+                time.time_ns() // 1_000_000,
+                PROGRAMS,
+                permitting(item.operation),
             )
             self.states[item.account_id] = decision.state
             events.append(decision.event)

@@ -34,7 +34,7 @@ def test_requests_reach_redis_as_the_model_predicts(
     workload = generate(
         SEED,
         contracts,
-        settings.topics.requests,
+        settings.topics,
         settings.partitions,
         time.time_ns() // 10**6,
         requests=REQUESTS,
