@@ -5,22 +5,23 @@
                                                     program's idempotency window
 
 The first write claims the key (SET NX); a retry finds the record: a different hash is a
-conflict (409, nothing produced), the same hash replays the original outcome. A retry also
-reuses the original `requested_at_ms`, so the core's staleness check still protects a retry
-that comes after the window, when the core no longer remembers the request.
+conflict (409 `idempotency_conflict`, nothing produced), the same hash replays the original
+outcome. A retry also reuses the original `requested_at_ms`, so the core's staleness check
+still protects a retry that comes after the window, when the core no longer remembers the
+request.
 
-The hash covers what the client asked for (account, operation, asset, amount in minor units,
-reference, counterparty, expiry, reason, metadata), not who asked nor when.
+The hash is the ledger's own (`ledger.idempotency.content_hash`): what the client asked for,
+not who asked, when, nor its metadata. So HTTP and Kafka agree on what a retry is.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 
 import redis.asyncio
 
+from ledger.idempotency import content_hash
 from ledger.model import Request
 
 
@@ -31,22 +32,6 @@ class Claim:
     conflict: bool
     account_id: str
     requested_at_ms: int
-
-
-def content_hash(request: Request) -> str:
-    content = [
-        request.account_id,
-        request.operation.value,
-        request.asset,
-        request.amount,
-        request.reference,
-        request.counterparty_account_id,
-        request.expires_at_ms,
-        request.reason,
-        sorted(request.metadata.items()),
-    ]
-    canonical = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
 
 
 class IdempotencyStore:

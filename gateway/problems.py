@@ -1,6 +1,6 @@
 """Every error the gateway answers with, as RFC 9457 problem+json, from ONE table.
 
-`PROBLEMS` maps each problem code to its HTTP status and title: all 30 rejection reasons of
+`PROBLEMS` maps each problem code to its HTTP status and title: all 31 rejection reasons of
 the ledger (`ledger.reasons.Reason`) and the gateway's own errors. Nothing else in the
 gateway picks an error status; routes raise `GatewayError(code, detail)` and the handlers
 installed by `install_problem_handlers` render it. Unexpected exceptions become a bare
@@ -48,10 +48,12 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     # --- the ledger's rejections (docs/domain.md), in precedence order ----------------------
     Reason.PROGRAM_UNKNOWN: ProblemKind(404, "Program not found"),
     Reason.OPERATION_UNKNOWN: ProblemKind(_REJECTED, "Operation unknown"),
+    Reason.OPERATION_NOT_PERMITTED: ProblemKind(403, "Operation not permitted on this channel"),
     Reason.REQUEST_ID_RESERVED: ProblemKind(_REJECTED, "Request id uses a reserved prefix"),
-    Reason.REQUESTED_IN_FUTURE: ProblemKind(_REJECTED, "Request is dated in the future"),
     Reason.STALE_REQUEST: ProblemKind(_REJECTED, "Request is older than the idempotency window"),
+    # The same fact whether the gateway's own record or the ledger's receipt finds it.
     Reason.IDEMPOTENCY_CONFLICT: ProblemKind(409, "Request id already used with other content"),
+    Reason.REQUESTED_IN_FUTURE: ProblemKind(_REJECTED, "Request is dated in the future"),
     Reason.ASSET_UNKNOWN: ProblemKind(_REJECTED, "Asset unknown in this program"),
     Reason.AMOUNT_MUST_BE_POSITIVE: ProblemKind(_REJECTED, "Amount must be positive"),
     Reason.AMOUNT_MUST_BE_NONZERO: ProblemKind(_REJECTED, "Amount must not be zero"),
@@ -82,7 +84,6 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     "scope_missing": ProblemKind(403, "API key lacks the scope this needs"),
     "not_found": ProblemKind(404, "Not found"),
     "method_not_allowed": ProblemKind(405, "Method not allowed"),
-    "idempotency_key_reused": ProblemKind(409, "Idempotency key reused with another request"),
     "body_too_large": ProblemKind(413, "Request body too large"),
     "rate_limited": ProblemKind(429, "Rate limit exceeded"),
     "internal_error": ProblemKind(500, "Internal error"),
@@ -161,6 +162,11 @@ def field_errors(error: RequestValidationError) -> list[dict[str, str]]:
     for item in error.errors():
         field = ".".join(str(part) for part in item.get("loc", ()) if not _is_branch_tag(part))
         message = str(item.get("msg", ""))
+        if item.get("type") == "json_invalid":
+            # Unparseable or ambiguous JSON (gateway/strict_json.py): say what, not where in
+            # the byte stream.
+            field = "body"
+            message = f"{message}: {item.get('ctx', {}).get('error', '')}".rstrip(": ")
         found = merged.get(field)
         if found is None:
             merged[field] = {"field": field, "message": message, "type": str(item.get("type"))}

@@ -1,9 +1,12 @@
-"""The gateway's one Kafka seam: `RequestProducer.send(key, value)`.
+"""The gateway's one Kafka seam: `RequestProducer.send(topic, key, value)`.
 
 A classic confluent-kafka `Producer` (idempotent, acks=all, murmur2_random so every account
 lands on the partition the core expects) served by a poll thread; `send` resolves when the
 broker acknowledged the record, so a write is never answered before it is durable. Kafka
-TLS/SASL settings come through `Settings.kafka_config` (`KAFKA_CONFIG_*`).
+TLS/SASL settings come through `Settings.kafka_config` (`KAFKA_CONFIG_*`). ADJUST goes to the
+operator topic, every other operation to the public requests topic (`topic_for`): the gateway's
+principal needs Write on both, and its `adjustments:write` scope is what stands for the
+operator's grant.
 
     Exception
      └── ProduceError       the record could not be delivered (broker down, queue full, ...)
@@ -18,6 +21,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Producer
 
 from gateway.trace import current_trace_id
+from ledger.model import ELEVATED_OPERATIONS, Operation
 from ledger.settings import Settings
 from schemas.contracts import TRACE_HEADER
 
@@ -35,6 +39,7 @@ class ProduceError(Exception):
 class RequestProducer:
     def __init__(self, settings: Settings) -> None:
         self.topic = settings.topics.requests
+        self.operator_topic = settings.topics.operator_requests
         self._producer = Producer(
             settings.kafka_config(
                 {
@@ -51,7 +56,10 @@ class RequestProducer:
         self._poller = threading.Thread(target=self._poll, name="gateway-producer", daemon=True)
         self._poller.start()
 
-    async def send(self, key: bytes, value: bytes) -> None:
+    def topic_for(self, operation: Operation) -> str:
+        return self.operator_topic if operation in ELEVATED_OPERATIONS else self.topic
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> None:
         """Produce one record and wait for the broker's acknowledgement."""
         loop = asyncio.get_running_loop()
         delivered: asyncio.Future[None] = loop.create_future()
@@ -66,9 +74,7 @@ class RequestProducer:
         )
         for _ in range(QUEUE_FULL_RETRIES_MAX):
             try:
-                self._producer.produce(
-                    self.topic, value, key, on_delivery=on_delivery, headers=headers
-                )
+                self._producer.produce(topic, value, key, on_delivery=on_delivery, headers=headers)
                 break
             except BufferError:
                 await asyncio.sleep(QUEUE_FULL_RETRY_S)

@@ -104,7 +104,8 @@ def written_answer(
     if outcome is None:
         pending = pending_out(request)
         return WrittenAnswer(202, pending, None, {**headers, "Location": pending.status_url})
-    if outcome.status == Status.REJECTED:
+    # A DUPLICATE with a reason repeats a rejection: the same problem as the first answer.
+    if outcome.status == Status.REJECTED or (outcome.status == Status.DUPLICATE and outcome.reason):
         problem = rejection_body(outcome, instance)
         return WrittenAnswer(problem["status"], None, problem, headers)
     result = outcome_out(program, outcome)

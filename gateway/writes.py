@@ -1,16 +1,18 @@
 """The write use case: a validated transaction in, its outcome (or "still pending") out.
 
 `Writer.submit` does, in order:
-1. claim the idempotency record (same key + other content: `idempotency_key_reused`, 409,
+1. claim the idempotency record (same key + other content: `idempotency_conflict`, 409,
    nothing produced); a retry reuses the first attempt's `requested_at_ms`;
 2. register interest in the outcome (before producing, so the message cannot be missed);
 3. on a retry whose outcome is already stored: answer it (replayed), produce nothing;
 4. produce the Avro TransactionRequest and wait for the broker's ack (`unavailable`, 503,
    when Kafka does not take it; a first attempt's claim is released so a retry starts over);
-5. wait for the outcome up to the timeout; a DUPLICATE (the core had applied it already) is
-   answered with the stored original outcome; on timeout, one last look at the stored status,
-   else None: the caller answers 202 with the status URL.
-Errors: GatewayError("idempotency_key_reused" | "unavailable"), redis errors (503 at the edge).
+   ADJUST goes to the operator topic (the route checked the adjustments scope), every other
+   operation to the public requests topic;
+5. wait for the outcome up to the timeout; a DUPLICATE (the core had decided it already,
+   applied or rejected) is answered with the stored original outcome; on timeout, one last
+   look at the stored status, else None: the caller answers 202 with the status URL.
+Errors: GatewayError("idempotency_conflict" | "unavailable"), redis errors (503 at the edge).
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ class Writer:
         claim = await self.claims.claim(request, window_ms)
         if claim.conflict:
             raise GatewayError(
-                "idempotency_key_reused",
+                Reason.IDEMPOTENCY_CONFLICT,
                 f"request_id {request.request_id!r} was used for a different request",
                 extras={"request_id": request.request_id},
             )
@@ -146,9 +148,10 @@ class Writer:
             self.waiter.forget(key, arrived)
 
     async def _produce(self, request: Request, fresh: bool) -> None:
-        value = self.contracts.encode_request(request, self.producer.topic)
+        topic = self.producer.topic_for(request.operation)
+        value = self.contracts.encode_request(request, topic)
         try:
-            await self.producer.send(account_key(request.program, request.account_id), value)
+            await self.producer.send(topic, account_key(request.program, request.account_id), value)
         except ProduceError as error:
             if fresh:
                 await self.claims.release(request.program, request.request_id)

@@ -23,10 +23,11 @@ from gateway.models import (
 from gateway.problems import GatewayError, problem_body
 from gateway.render import REPLAYED_HEADER, as_problem_out, written_answer
 from gateway.routes import PROBLEM_RESPONSES
+from gateway.strict_json import StrictJsonRoute
 from gateway.writes import Written, new_request_id, to_request
 from ledger.model import Request as LedgerRequest
 
-router = APIRouter(tags=["transactions"])
+router = APIRouter(tags=["transactions"], route_class=StrictJsonRoute)
 writer_access = program_access(Scope.TRANSACTIONS_WRITE, Scope.ADJUSTMENTS_WRITE)
 
 _WRITE_RESPONSES = {
@@ -77,8 +78,10 @@ def _observe(access: Access, written: Written) -> None:
         "Produces the transaction to the ledger and, unless `Prefer: respond-async` is sent, "
         "waits for its outcome: 201 applied, 422 (409, 404) rejected with the reason code as "
         "problem+json, 202 with a status URL when the outcome is not known in time. Retrying "
-        "with the same Idempotency-Key (or body request_id) answers the original outcome with "
-        "`Idempotent-Replayed: true`; the same key with a different body is 409. ADJUST needs "
+        "with the same Idempotency-Key (or body request_id) answers the original outcome, "
+        "applied or rejected, with `Idempotent-Replayed: true`; the same key with a different "
+        "body (metadata aside) is 409 idempotency_conflict. A body naming a key twice is 400. "
+        "ADJUST needs "
         "the adjustments:write scope, every other operation transactions:write."
     ),
     status_code=201,

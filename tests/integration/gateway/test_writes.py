@@ -121,7 +121,7 @@ def test_retry_replays_the_original_outcome_and_other_content_conflicts(ledger: 
 
         conflict = post(client, {**body, "amount": 8}, key=f"same-{RUN}")
         assert conflict.status_code == 409
-        assert conflict.json()["code"] == "idempotency_key_reused"
+        assert conflict.json()["code"] == "idempotency_conflict"
 
         rejected = {"operation": "REDEEM", "account_id": ann, "asset": "points", "amount": 999}
         no = post(client, rejected, key=f"no-{RUN}")

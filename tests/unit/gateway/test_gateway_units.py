@@ -8,10 +8,10 @@ from pydantic import TypeAdapter, ValidationError
 from gateway.amounts import AmountError, to_decimal_string, to_minor_units
 from gateway.app import create_app
 from gateway.auth import ApiKey, Scope, digest, new_token, split_token
-from gateway.idempotency import content_hash
 from gateway.models import TRANSACTION_EXAMPLES, Transaction
 from gateway.problems import PROBLEMS
 from gateway.writes import new_request_id
+from ledger.idempotency import content_hash
 from ledger.model import INT64_MAX, Operation, Request
 from ledger.reasons import Reason
 from ledger.settings import Settings
@@ -137,12 +137,21 @@ def test_openapi_documents_every_route_with_problems() -> None:
                 assert "4XX" in operation["responses"], path
 
 
-def test_content_hash_ignores_who_and_when_but_not_what() -> None:
+def test_one_content_hash_ignores_who_when_and_labels_but_not_what() -> None:
+    """The gateway's idempotency records use the ledger's hash: one rule on both paths."""
     base = Request(
         "r", "acme", "ann", Operation.ACCRUE, "points", 5, requested_at_ms=1, principal="a"
     )
     same = Request(
-        "r", "acme", "ann", Operation.ACCRUE, "points", 5, requested_at_ms=2, principal="b"
+        "r",
+        "acme",
+        "ann",
+        Operation.ACCRUE,
+        "points",
+        5,
+        requested_at_ms=2,
+        principal="b",
+        metadata={"trace": "t-2"},
     )
     other = Request("r", "acme", "ann", Operation.ACCRUE, "points", 6)
     assert content_hash(base) == content_hash(same) != content_hash(other)
