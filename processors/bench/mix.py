@@ -8,9 +8,11 @@ from dataclasses import dataclass
 KINDS = ("accrue", "redeem", "hold", "capture", "release", "reverse", "adjust", "dup", "conflict")
 """Request kinds the workload can generate.
 
-`dup` resends the very bytes of an earlier request (the ledger answers DUPLICATE when the
-original applied), `conflict` reuses an earlier request id with another amount
-(`idempotency_conflict`). The rest are operations of docs/domain.md on one asset.
+`dup` resends the very bytes of an earlier request (the ledger answers DUPLICATE of the first
+outcome, applied or rejected), `conflict` reuses an earlier request id with another amount
+(`idempotency_conflict`). `adjust` sends an ADJUST to the public topic, which the ledger
+refuses (`operation_not_permitted`: only the operator topic may carry it). The rest are
+operations of docs/domain.md on one asset.
 """
 
 DEFAULT_MIX = "accrue=55,redeem=20,hold=6,capture=4,release=2,reverse=5,dup=5,conflict=3"

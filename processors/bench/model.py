@@ -17,6 +17,7 @@ APPLIED = "APPLIED"
 REJECTED = "REJECTED"
 DUPLICATE = "DUPLICATE"
 POSITIVE_AMOUNT_OPERATIONS = frozenset({"ACCRUE", "REDEEM", "HOLD", "REVERSE", "CAPTURE"})
+CLIENT_OPERATIONS = frozenset({"ACCRUE", "REDEEM", "HOLD", "CAPTURE", "RELEASE", "REVERSE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +44,29 @@ class ModelOutcome:
 class ModelAccount:
     available: int = 0
     held: int = 0
-    applied: dict[str, list[object]] = field(default_factory=dict)  # request id -> content
+    # request id -> [content, reason]: every request with a final outcome, applied (reason
+    # None) or rejected; a retry answers DUPLICATE of it (docs/domain.md, Idempotency).
+    applied: dict[str, list[object]] = field(default_factory=dict)
     # ACCRUE, REDEEM and CAPTURE that REVERSE may undo: id -> [operation, amount, reversed]
     originals: dict[str, list[Any]] = field(default_factory=dict)
     open_holds: dict[str, int] = field(default_factory=dict)  # hold id -> amount
     closed_holds: list[str] = field(default_factory=list)
 
     def apply(self, request: ModelRequest) -> ModelOutcome:
+        if request.operation not in CLIENT_OPERATIONS:
+            # The bench writes the public requests topic, where only client operations are
+            # permitted; such a refusal is not remembered.
+            return ModelOutcome(REJECTED, "operation_not_permitted")
         seen = self.applied.get(request.request_id)
         if seen is not None:
-            if seen == request.content():
-                return ModelOutcome(DUPLICATE)
+            content, reason = seen
+            if content == request.content():
+                return ModelOutcome(DUPLICATE, reason)  # type: ignore[arg-type]
             return ModelOutcome(REJECTED, "idempotency_conflict")
         reason = self._decide(request)
+        self.applied[request.request_id] = [request.content(), reason]
         if reason is not None:
             return ModelOutcome(REJECTED, reason)
-        self.applied[request.request_id] = request.content()
         return ModelOutcome(APPLIED)
 
     def _decide(self, r: ModelRequest) -> str | None:
@@ -81,8 +89,6 @@ class ModelAccount:
             return self._close_hold(r)
         elif op == "REVERSE":
             return self._reverse(r)
-        elif op == "ADJUST":
-            self.available += r.amount  # the bench's asset allows negative balances
         else:
             raise AssertionError(f"the bench model does not know {op}")
         return None

@@ -15,7 +15,8 @@ READ_IDLE_S = 3.0
 
 
 def produce(settings: Settings, items: Iterable[WorkItem], rate_per_s: float | None = None) -> int:
-    """Produce work items to the requests topic, optionally paced; returns how many."""
+    """Produce work items to their topic (the public requests topic by default), optionally
+    paced; returns how many."""
     producer = Producer(settings.kafka_config({"linger.ms": 5, "enable.idempotence": True}))
     started = time.monotonic()
     sent = 0
@@ -23,7 +24,10 @@ def produce(settings: Settings, items: Iterable[WorkItem], rate_per_s: float | N
         while True:
             try:
                 producer.produce(
-                    settings.topics.requests, item.value, item.key, partition=item.partition
+                    item.topic or settings.topics.requests,
+                    item.value,
+                    item.key,
+                    partition=item.partition,
                 )
                 break
             except BufferError:

@@ -4,6 +4,11 @@ It shares no code with `ledger/`: plain integers per account and asset, applied 
 the workload sends requests for each account. The workloads that use it avoid what would make
 it complicated (lot expiry during the test, hold timeouts), so balances are plain sums: a
 disagreement with the journal is a bug in one of the two, never a modelling shortcut.
+
+The rules it knows, written plainly: every outcome is final (a retry answers DUPLICATE of the
+first outcome, with the rejection's reason; other content under the same id is
+`idempotency_conflict`, which is not remembered), and a request may only ask for what the
+channel it came through allows (`operation_not_permitted`, not remembered either).
 """
 
 from __future__ import annotations
@@ -11,6 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ALLOW_NEGATIVE = {"points", "game_coins"}  # clawback policies of config/programs.toml
+CLIENT = {"ACCRUE", "REDEEM", "HOLD", "CAPTURE", "RELEASE", "REVERSE", "TRANSFER"}
+PERMITTED = {
+    "public": CLIENT,
+    "operator": CLIENT | {"ADJUST"},
+    "system": {"TRANSFER_CREDIT", "TRANSFER_REFUND", "EXPIRE", "HOLD_TIMEOUT"},
+}
 
 
 @dataclass
@@ -32,15 +43,17 @@ class _Hold:
 class ModelAccount:
     available: dict[str, int] = field(default_factory=dict)
     held: dict[str, int] = field(default_factory=dict)
-    applied: dict[str, tuple[object, ...]] = field(default_factory=dict)  # id -> content
+    remembered: dict[str, tuple[object, ...]] = field(default_factory=dict)  # id -> content, of
+    # every request with a final outcome (applied or rejected)
     originals: dict[str, _Original] = field(default_factory=dict)
     holds: dict[str, _Hold] = field(default_factory=dict)
+    first: dict[str, Outcome] = field(default_factory=dict)  # id -> the first, final outcome
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: str  # APPLIED | REJECTED | DUPLICATE
-    reason: str | None = None
+    reason: str | None = None  # of a rejection, or of the rejection a DUPLICATE repeats
 
 
 @dataclass(frozen=True)
@@ -81,18 +94,20 @@ class LedgerModel:
         account = self.account(name)
         account.available[asset] = account.available.get(asset, 0) + amount
 
-    def apply(self, request: ModelRequest) -> Outcome:
+    def apply(self, request: ModelRequest, channel: str = "public") -> Outcome:
         account = self.account(request.account)
-        seen = account.applied.get(request.request_id)
+        if request.operation not in PERMITTED[channel]:
+            return Outcome("REJECTED", "operation_not_permitted")
+        seen = account.remembered.get(request.request_id)
         if seen is not None:
             if seen == request.content():
-                return Outcome("DUPLICATE")
+                return Outcome("DUPLICATE", account.first[request.request_id].reason)
             return Outcome("REJECTED", "idempotency_conflict")
         reason = self._decide(account, request)
-        if reason is not None:
-            return Outcome("REJECTED", reason)
-        account.applied[request.request_id] = request.content()
-        return Outcome("APPLIED")
+        outcome = Outcome("APPLIED") if reason is None else Outcome("REJECTED", reason)
+        account.remembered[request.request_id] = request.content()
+        account.first[request.request_id] = outcome
+        return outcome
 
     def _decide(self, account: ModelAccount, r: ModelRequest) -> str | None:
         available = account.available.get(r.asset, 0)

@@ -1,10 +1,16 @@
 """A seeded random workload of request records, with the outcome the model predicts for each.
 
-Accounts come in three groups so that the independent model stays simple and exact:
+Accounts come in four groups so that the independent model stays simple and exact:
 
-- customers: every operation, duplicates (the same bytes again), idempotency conflicts (an
-  id reused with other content), rejections, garbage bytes; produced to their own partition;
-- receivers: only credited by customers' transfers, whose credit legs arrive in any order;
+- customers: every client operation on the public topic, duplicates (the same bytes again),
+  retries of rejected requests (the declined REDEEM resent once the balance has grown),
+  idempotency conflicts (an id reused with other content), rejections, garbage bytes, and
+  forged records anyone could write there (transfer legs, refunds, expiries, timeouts, ADJUSTs
+  claiming to be `system`): produced to their own partition;
+- operated: corrected by operators, every request of theirs on the operator topic (so their
+  order is kept: ADJUSTs among accruals and redemptions);
+- receivers: only credited by customers' transfers, whose credit legs (written by the core to
+  the internal topic) arrive in any order;
 - misrouted: produced to a wrong partition on purpose (as librdkafka's default partitioner or
   an explicit partition would), in order, so the core must forward them.
 """
@@ -15,7 +21,8 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from ledger.model import Operation, Request
+from ledger.model import CarriedLot, Operation, Request
+from ledger.settings import TopicNames
 from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
 from tests.support.model import LedgerModel, ModelRequest, Outcome
@@ -23,6 +30,7 @@ from tests.support.model import LedgerModel, ModelRequest, Outcome
 PROGRAM = "acme"
 ASSETS = ("points", "cashback_usd")
 TRANSFERABLE = "points"
+FORGED = ("TRANSFER_CREDIT", "TRANSFER_REFUND", "EXPIRE", "HOLD_TIMEOUT", "ADJUST")
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,7 @@ class WorkItem:
     partition: int  # where it is produced
     request: ModelRequest | None  # None for garbage
     expected: Outcome | None
+    topic: str = ""  # "" = the public requests topic
 
 
 @dataclass
@@ -58,6 +67,7 @@ class _Account:
         self.sent: list[tuple[ModelRequest, bytes]] = []
         self.holds: list[str] = []
         self.reversible: list[tuple[str, str, int]] = []  # id, asset, amount
+        self.rejected: list[tuple[ModelRequest, bytes]] = []
 
     def next_id(self) -> str:
         self.counter += 1
@@ -67,13 +77,14 @@ class _Account:
 def generate(
     seed: int,
     contracts: WireContracts,
-    topic: str,
+    topics: TopicNames,
     partitions: int,
     now_ms: int,
     requests: int = 20_000,
     customers: int = 500,
     receivers: int = 50,
     misrouted: int = 20,
+    operated: int = 20,
 ) -> Workload:
     rng = random.Random(seed)
     model = LedgerModel()
@@ -81,16 +92,27 @@ def generate(
     people = [_Account(f"c{n:04d}") for n in range(customers)]
     receiving = [f"r{n:03d}" for n in range(receivers)]
     strays = [_Account(f"m{n:03d}") for n in range(misrouted)]
+    corrected = [_Account(f"o{n:03d}") for n in range(operated)]
+    topic = topics.requests
 
-    def emit(account: _Account, request: ModelRequest, value: bytes, misroute: bool) -> None:
-        outcome = model.apply(request)
+    def emit(
+        account: _Account,
+        request: ModelRequest,
+        value: bytes,
+        misroute: bool,
+        channel: str = "public",
+    ) -> None:
+        outcome = model.apply(request, channel)
         key = account_key(PROGRAM, account.name)
         owner = partition_for(key, partitions)
         partition = (owner + 1) % partitions if misroute else owner
-        workload.items.append(WorkItem(key, value, partition, request, outcome))
+        target = topics.operator_requests if channel == "operator" else ""
+        workload.items.append(WorkItem(key, value, partition, request, outcome, target))
         workload.expected_by_account.setdefault(account.name, []).append(
             (request.request_id, outcome)
         )
+        if outcome.status == "REJECTED" and outcome.reason != "operation_not_permitted":
+            account.rejected.append((request, value))
         if outcome.status == "APPLIED":
             if request.operation == "HOLD":
                 account.holds.append(request.request_id)
@@ -101,7 +123,12 @@ def generate(
                 model.credit(request.counterparty, request.asset, request.amount)
                 workload.transfers_applied += 1
 
-    def encode(request: ModelRequest) -> bytes:
+    def encode(request: ModelRequest, principal: str = "workload") -> bytes:
+        carried = (
+            (CarriedLot(request.amount, None),)
+            if request.operation in ("TRANSFER_CREDIT", "TRANSFER_REFUND")
+            else ()
+        )
         return contracts.encode_request(
             Request(
                 request_id=request.request_id,
@@ -114,20 +141,72 @@ def generate(
                 counterparty_account_id=request.counterparty,
                 reason=request.reason,
                 requested_at_ms=now_ms,
-                principal="workload",
+                principal=principal,
+                carried_lots=carried,
             ),
             topic,
         )
 
-    def fresh(account: _Account, misroute: bool = False, **fields: object) -> None:
+    def fresh(
+        account: _Account, misroute: bool = False, channel: str = "public", **fields: object
+    ) -> None:
         request = ModelRequest(request_id=account.next_id(), account=account.name, **fields)  # type: ignore[arg-type]
         value = encode(request)
         account.sent.append((request, value))
-        emit(account, request, value, misroute)
+        emit(account, request, value, misroute, channel)
+
+    def forge(account: _Account) -> None:
+        """What anyone who can write the public topic might send: the ledger's own operations
+        (with the ledger's own kind of ids) and ADJUSTs, all claiming to be `system`."""
+        operation = rng.choice(FORGED)
+        number = rng.randint(1, 10_000)
+        request_id = {
+            "TRANSFER_CREDIT": f"credit:{rng.choice(receiving)}:{number}",
+            "TRANSFER_REFUND": f"refund:{rng.choice(receiving)}:{number}",
+            "EXPIRE": f"expire:{number}",
+            "HOLD_TIMEOUT": f"hold-timeout:{number}:h",
+            "ADJUST": account.next_id(),
+        }[operation]
+        request = ModelRequest(
+            request_id=request_id,
+            account=account.name,
+            operation=operation,
+            asset=TRANSFERABLE,
+            amount=1_000_000 if operation != "ADJUST" else rng.randint(1, 1_000_000),
+            reference=str(number),
+            counterparty=rng.choice(receiving),
+            reason="forged",
+        )
+        emit(account, request, encode(request, principal="system"), False)
+
+    def operate(account: _Account) -> None:
+        roll = rng.random()
+        amount = rng.randint(1, 2_000)
+        if roll < 0.4:
+            fresh(account, channel="operator", operation="ACCRUE", asset="points", amount=amount)
+        elif roll < 0.6:
+            fresh(account, channel="operator", operation="REDEEM", asset="points", amount=amount)
+        elif roll < 0.7 and account.sent:
+            request, value = rng.choice(account.sent)
+            emit(account, request, value, False, "operator")
+        else:
+            signed = amount if rng.random() < 0.5 else -amount
+            asset = rng.choice(ASSETS)
+            fresh(
+                account,
+                channel="operator",
+                operation="ADJUST",
+                asset=asset,
+                amount=signed,
+                reason="goodwill",
+            )
 
     for _ in range(requests):
         roll = rng.random()
-        if roll < 0.03:
+        if roll < 0.04:
+            operate(rng.choice(corrected))
+            continue
+        if roll < 0.07:
             stray = rng.choice(strays)
             op = "ACCRUE" if rng.random() < 0.6 else "REDEEM"
             fresh(stray, misroute=True, operation=op, asset="points", amount=rng.randint(1, 500))
@@ -165,8 +244,7 @@ def generate(
                 reference=ref,
             )
         elif roll < 0.65:
-            signed = amount if rng.random() < 0.5 else -amount
-            fresh(account, operation="ADJUST", asset=asset, amount=signed, reason="goodwill")
+            forge(account)
         elif roll < 0.73:
             fresh(
                 account,
@@ -175,9 +253,13 @@ def generate(
                 amount=amount,
                 counterparty=rng.choice(receiving),
             )
-        elif roll < 0.81 and account.sent:
+        elif roll < 0.78 and account.sent:
             request, value = rng.choice(account.sent)
             emit(account, request, value, False)  # the very same bytes again
+        elif roll < 0.81 and account.rejected:
+            # An at-least-once upstream resends a declined request, later: it stays declined.
+            request, value = rng.choice(account.rejected)
+            emit(account, request, value, False)
         elif roll < 0.84 and account.sent:
             original, _ = rng.choice(account.sent)
             changed = ModelRequest(
@@ -197,6 +279,9 @@ def generate(
             workload.items.append(
                 WorkItem(key, garbage, partition_for(key, partitions), None, None)
             )
+        elif roll < 0.87:
+            # A declined redemption, then credit, then the same redemption again.
+            fresh(account, operation="REDEEM", asset="points", amount=10**6)
         elif roll < 0.88:
             fresh(account, operation="ACCRUE", asset=asset, amount=0)  # a rejection
         else:

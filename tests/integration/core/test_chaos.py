@@ -66,7 +66,7 @@ def test_sigkills_and_rebalances_lose_and_duplicate_nothing(
     settings = _chaos_settings(topics, "chaos")
     contracts = WireContracts.for_registry(None)
     workload = generate(
-        SEED, contracts, settings.topics.requests, settings.partitions, time.time_ns() // 10**6
+        SEED, contracts, settings.topics, settings.partitions, time.time_ns() // 10**6
     )
     rng = random.Random(SEED)
     first, second = _core(settings, "chaos-1", tmp_path), _core(settings, "chaos-2", tmp_path)
@@ -100,7 +100,7 @@ def test_a_paused_zombie_is_fenced_when_it_wakes(topics: Settings, tmp_path: Pat
     workload = generate(
         SEED + 1,
         contracts,
-        settings.topics.requests,
+        settings.topics,
         settings.partitions,
         time.time_ns() // 10**6,
         requests=8_000,

@@ -27,7 +27,7 @@ def test_every_request_has_exactly_one_outcome_matching_the_model(
     settings = replace(topics, core_group_id=f"{topics.topic_prefix}core")
     contracts = WireContracts.for_registry(None)
     workload = generate(
-        SEED, contracts, settings.topics.requests, settings.partitions, time.time_ns() // 10**6
+        SEED, contracts, settings.topics, settings.partitions, time.time_ns() // 10**6
     )
     assert len(workload.items) >= 20_000 and workload.garbage > 0
 

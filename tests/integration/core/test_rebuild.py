@@ -55,7 +55,7 @@ def test_journal_rebuilds_the_changelog_and_recovers_it(
     workload = generate(
         99,
         contracts,
-        settings.topics.requests,
+        settings.topics,
         settings.partitions,
         now_ms,
         requests=3_000,
