@@ -1,4 +1,12 @@
-"""Reading compacted state and the journal to their end: restore on assignment, rebuild."""
+"""Reading compacted state and the journal to their end: restore on assignment, rebuild.
+
+A restore trusts only a settled changelog partition. The previous owner's transaction is
+committed (its offsets are stable) before the next owner restores, but its commit markers
+reach the changelog's partitions a moment later: until they do, the last stable offset stops
+short of that transaction's states, and a read "to the end" would miss them. So restoring
+first waits until the partition's last stable offset equals its high watermark
+(`wait_settled`): no transaction of anyone is open on it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,17 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    IsolationLevel,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from ledger.settings import Settings
 from processors.core.store import PartitionStore
@@ -15,6 +32,8 @@ from schemas.contracts import WireContracts
 
 READ_BATCH_RECORDS = 10_000
 READ_POLL_S = 0.1
+SETTLED_POLL_S = 0.05
+LIST_OFFSETS_TIMEOUT_S = 30.0
 
 
 class ReadTimeout(Exception):
@@ -30,6 +49,54 @@ class RestoreReport:
 
 
 RecordHandler = Callable[[int, bytes, bytes | None], None]
+
+
+class EndOffsets(Protocol):
+    def ends(self, topic: str, partitions: Iterable[int]) -> dict[int, tuple[int, int]]:
+        """partition -> (last stable offset, high watermark)"""
+
+
+class BrokerEndOffsets:
+    """Both ends as the broker reports them (ListOffsets, latest, in each isolation level)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.admin = AdminClient(settings.kafka_config())
+
+    def ends(self, topic: str, partitions: Iterable[int]) -> dict[int, tuple[int, int]]:
+        wanted = list(partitions)
+        stable = self._latest(topic, wanted, IsolationLevel.READ_COMMITTED)
+        high = self._latest(topic, wanted, IsolationLevel.READ_UNCOMMITTED)
+        return {p: (stable[p], high[p]) for p in wanted}
+
+    def _latest(self, topic: str, partitions: list[int], level: IsolationLevel) -> dict[int, int]:
+        futures = self.admin.list_offsets(
+            {TopicPartition(topic, p): OffsetSpec.latest() for p in partitions},  # type: ignore[no-untyped-call]
+            isolation_level=level,
+            request_timeout=LIST_OFFSETS_TIMEOUT_S,
+        )
+        return {tp.partition: future.result().offset for tp, future in futures.items()}
+
+
+def wait_settled(
+    source: EndOffsets, topic: str, partitions: Iterable[int], timeout_s: float
+) -> None:
+    """Return once no transaction is open on any of `partitions` (LSO == HW).
+
+    Raises ReadTimeout when one stays open longer than `timeout_s` (a transaction the broker
+    has not aborted yet lives at most transaction.timeout.ms).
+    """
+    wanted = list(partitions)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        open_ = {p: ends for p, ends in source.ends(topic, wanted).items() if ends[0] != ends[1]}
+        if not open_:
+            return
+        if time.monotonic() > deadline:
+            raise ReadTimeout(
+                f"{topic} partitions {sorted(open_)} still have an open transaction after "
+                f"{timeout_s:.0f} s (last stable offset, high watermark: {open_})"
+            )
+        time.sleep(SETTLED_POLL_S)
 
 
 def read_to_end(
@@ -99,18 +166,22 @@ def restore_partitions(
     contracts: WireContracts,
     stores: Mapping[int, PartitionStore],
     timeout_s: float,
+    end_offsets: EndOffsets | None = None,
 ) -> RestoreReport:
-    """Fill `stores` (fresh, empty) from their changelog partitions, up to the end.
+    """Fill `stores` (fresh, empty) from their changelog partitions, up to the end, once
+    they are settled (module docstring).
 
-    Callers make sure no transaction of ours is still open on these partitions first (see
-    loop.py: committed offsets are fetched with require_stable before restoring).
+    Callers make sure the previous owner's transaction is over first (see loop.py: committed
+    offsets are fetched with require_stable before restoring).
     """
     started = time.monotonic()
+    topic = settings.topics.state_changelog
+    wait_settled(end_offsets or BrokerEndOffsets(settings), topic, stores, timeout_s)
 
     def load(partition: int, key: bytes, value: bytes | None) -> None:
         stores[partition].load(key, contracts.decode_state(value) if value else None)
 
-    records = read_to_end(settings, settings.topics.state_changelog, stores, load, timeout_s)
+    records = read_to_end(settings, topic, stores, load, timeout_s)
     return RestoreReport(
         partitions=tuple(sorted(stores)),
         records=records,
