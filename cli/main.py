@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from cli import (
     audit,
+    auditor,
     balances,
     bench,
     core,
@@ -40,6 +41,7 @@ COMMANDS = (
     rebuild,
     run,
     mirror,
+    auditor,
     replay,
     audit,
     balances,

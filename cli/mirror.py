@@ -1,16 +1,21 @@
-"""`ledger mirror`: run the read side's Faust worker (Redis mirror, self-heal, auditor)."""
+"""`ledger mirror`: mirror the journal into Redis (processors/readside/mirror.py)."""
 
 from __future__ import annotations
 
 import argparse
 import faulthandler
+import logging
 import signal
-from dataclasses import replace
+import socket
+import threading
 from typing import Any
 
-from cli.logs import configure_logging, dict_config
+import redis
+
+from cli.logs import configure_logging
 from cli.metrics_server import serve_metrics
 from ledger.settings import Settings
+from processors.readside.mirror import MirrorLoop, mirror_group_id
 from schemas.contracts import WireContracts
 
 
@@ -19,43 +24,43 @@ def register(subparsers: Any) -> None:
         "mirror",
         help="mirror the journal into Redis (balances, history, statuses, totals), live",
         description=(
-            "Runs one Faust worker of the read side: it follows the journal read_committed, "
-            "applies each event to Redis with one Lua script per batch (idempotent, ordered "
-            "by account sequence), publishes request outcomes, rebuilds the model by itself "
-            "when Redis loses it, and audits continuously. Several workers share the journal's "
-            "partitions. Stops cleanly on SIGTERM or Ctrl-C."
+            "Follows the journal read_committed in batches, applies each batch to Redis with "
+            "one Lua script (idempotent, ordered by offset and account sequence), publishes "
+            "request outcomes, heals gaps and rebuilds the model when Redis loses it; a batch "
+            "Redis does not take is tried again, never skipped. Several mirrors share the "
+            "journal's partitions (give each one its own --instance-id). Stops cleanly on "
+            "SIGTERM or Ctrl-C."
         ),
     )
     parser.add_argument(
-        "--web-port",
-        type=int,
-        help="serve Faust's web views on this port (env LEDGER_MIRROR_WEB_PORT; default: headless)",
+        "--instance-id",
+        help="static group member id, the same across restarts so a restarted mirror takes "
+        "its partitions back at once (env LEDGER_INSTANCE_ID; default: the host name)",
     )
-    parser.add_argument("--loglevel", default="info", help="worker log level (default %(default)s)")
+    parser.add_argument("--loglevel", default="info", help="log level (default %(default)s)")
     parser.set_defaults(handler=_mirror)
 
 
 def _mirror(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here: Faust is heavy and only this command needs it.
-    import faust
-
-    from processors.readside.app import create_app
-
-    settings = replace(settings, mirror_web_port=args.web_port or settings.mirror_web_port)
-    configure_logging(settings.log_format)
-    # `kill -USR1 <pid>` prints every thread's stack: what a stuck worker is waiting for.
+    configure_logging(settings.log_format, logging.getLevelName(args.loglevel.upper()))
+    # `kill -USR1 <pid>` prints every thread's stack: what a stuck mirror is waiting for.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     serve_metrics(settings.mirror_metrics_port, settings.metrics_host)
-    app, _ = create_app(settings, WireContracts.for_registry(settings.schema_registry_url))
-    worker = faust.Worker(
-        app,
-        loglevel=args.loglevel,
-        quiet=True,
-        logging_config=dict_config(settings.log_format, args.loglevel.upper()),
+    instance_id = args.instance_id or settings.instance_id or socket.gethostname()
+    loop = MirrorLoop(
+        settings,
+        WireContracts.for_registry(settings.schema_registry_url),
+        redis.Redis.from_url(settings.redis_url),
+        instance_id,
     )
-    # Returns when the worker stops (SIGTERM/SIGINT are handled by the worker itself).
-    try:
-        worker.execute_from_commandline()
-    except SystemExit as stopped:
-        return int(stopped.code or 0)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    logging.getLogger("ledger.mirror").info(
+        "mirror %s following %s as group %s",
+        instance_id,
+        settings.topics.events,
+        mirror_group_id(settings),
+    )
+    loop.run(stop)
     return 0

@@ -38,7 +38,8 @@ def ledger_processes(instance: str) -> dict[str, list[str]]:
     """The processes of a complete ledger, by name: argv of `ledger` for each."""
     return {
         "core": ["core", "--instance-id", f"{instance}-core"],
-        "mirror": ["mirror"],
+        "mirror": ["mirror", "--instance-id", f"{instance}-mirror"],
+        "auditor": ["auditor"],
         "gateway": ["gateway"],
     }
 

@@ -93,15 +93,17 @@ class Settings:
     log_format: str = "json"
     # Where every process serves /metrics; 0.0.0.0 inside containers.
     metrics_host: str = "127.0.0.1"
-    # Read side (processors/readside/): the Faust app id, which is also its consumer group.
+    # Read side (processors/readside/): the mirror's consumer group.
     # Default: "<topic prefix>mirror", so two deployments sharing a broker never collide.
     mirror_group_id: str | None = None
     mirror_batch_max: int = 2000
     mirror_batch_time_max_ms: int = 20
     mirror_history_max: int = 100
     mirror_status_ttl_s: int = 7 * 24 * 3600
-    # None: the worker runs headless, without Faust's web server.
-    mirror_web_port: int | None = None
+    # The continuous auditor (`ledger auditor`, a Faust worker). None: headless, without
+    # Faust's web server.
+    auditor_web_port: int | None = None
+    auditor_metrics_port: int = 9104
     audit_interval_s: int = 60
     audit_sample_accounts: int = 200
     # The HTTP gateway (`ledger gateway`, gateway/).
@@ -226,7 +228,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "LEDGER_MIRROR_GROUP_ID",
         "mirror_group_id",
         str,
-        "Faust app id and consumer group of the read side (default <topic prefix>mirror)",
+        "consumer group of the Redis mirror (default <topic prefix>mirror)",
     ),
     EnvVar("LEDGER_MIRROR_BATCH_MAX", "mirror_batch_max", int, "journal events per Redis batch"),
     EnvVar(
@@ -245,10 +247,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "how long a request's outcome stays readable in Redis",
     ),
     EnvVar(
-        "LEDGER_MIRROR_WEB_PORT",
-        "mirror_web_port",
+        "LEDGER_AUDITOR_WEB_PORT",
+        "auditor_web_port",
         int,
-        "port of the read side's Faust web server (unset: headless)",
+        "port of the auditor's Faust web server (unset: headless)",
+    ),
+    EnvVar(
+        "LEDGER_AUDITOR_METRICS_PORT",
+        "auditor_metrics_port",
+        int,
+        "port of the auditor's Prometheus /metrics, 0 for none",
+        minimum=0,
     ),
     EnvVar("LEDGER_AUDIT_INTERVAL_S", "audit_interval_s", int, "seconds between continuous audits"),
     EnvVar(

@@ -19,7 +19,18 @@ beside the live one and swap it in with one SET (readers never see a half-built 
     P + "outcomes"                          pub/sub channel of request outcomes (JSON)
     P + "audit:last"                        string  JSON report of the last audit
 
+`{program}`, `{account}` and `{request_id}` are written with `key_part`: `%` as `%25` and `:`
+as `%3A`, so that no two (program, account, request) ever share a key, whatever the ids
+contain (Kafka accepts any string; account `a:b` with request `c` and account `a` with request
+`b:c` were one key before). Ids without either character read as they are.
+
+Totals are decimal strings of any length (sums of postings can exceed 64 bits; the mirror adds
+them exactly), never Redis integers.
+
 Amounts are integers in minor units everywhere (Redis integers, JSON integers), never floats.
+
+This module is the only place that spells a key: the mirror's Lua script receives every key
+(or key suffix under the generation) it touches from here.
 """
 
 from __future__ import annotations
@@ -39,6 +50,38 @@ CUSTOMERS = "customers"
 
 class MalformedOutcome(ValueError):
     """A message on the outcome channel is not an outcome this version understands."""
+
+
+def key_part(text: str) -> str:
+    """An id as one unambiguous part of a key (module docstring)."""
+    if "%" in text or ":" in text:
+        return text.replace("%", "%25").replace(":", "%3A")
+    return text
+
+
+def account_suffix(program: str, account_id: str) -> str:
+    return f"acct:{key_part(program)}:{key_part(account_id)}"
+
+
+def history_suffix(program: str, account_id: str) -> str:
+    return f"hist:{key_part(program)}:{key_part(account_id)}"
+
+
+def request_suffix(program: str, account_id: str, request_id: str) -> str:
+    return f"req:{key_part(program)}:{key_part(account_id)}:{key_part(request_id)}"
+
+
+def totals_suffix(program: str) -> str:
+    return f"totals:{key_part(program)}"
+
+
+def accounts_suffix(program: str) -> str:
+    return f"accounts:{key_part(program)}"
+
+
+PROGRAMS_SUFFIX = "programs"
+OFFSETS_SUFFIX = "offsets"
+META_SUFFIX = "meta"
 
 
 def live_pointer(prefix: str) -> str:
@@ -66,31 +109,31 @@ class GenerationKeys:
         return f"{self.prefix}{self.generation}:"
 
     def account(self, program: str, account_id: str) -> str:
-        return f"{self.base}acct:{program}:{account_id}"
+        return self.base + account_suffix(program, account_id)
 
     def history(self, program: str, account_id: str) -> str:
-        return f"{self.base}hist:{program}:{account_id}"
+        return self.base + history_suffix(program, account_id)
 
     def request(self, program: str, account_id: str, request_id: str) -> str:
-        return f"{self.base}req:{program}:{account_id}:{request_id}"
+        return self.base + request_suffix(program, account_id, request_id)
 
     def totals(self, program: str) -> str:
-        return f"{self.base}totals:{program}"
+        return self.base + totals_suffix(program)
 
     def accounts(self, program: str) -> str:
-        return f"{self.base}accounts:{program}"
+        return self.base + accounts_suffix(program)
 
     @property
     def programs(self) -> str:
-        return f"{self.base}programs"
+        return self.base + PROGRAMS_SUFFIX
 
     @property
     def offsets(self) -> str:
-        return f"{self.base}offsets"
+        return self.base + OFFSETS_SUFFIX
 
     @property
     def meta(self) -> str:
-        return f"{self.base}meta"
+        return self.base + META_SUFFIX
 
     @property
     def pattern(self) -> str:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the read side, served by `ledger mirror` on LEDGER_MIRROR_METRICS_PORT.
+"""Prometheus metrics of the read side, served by `ledger mirror` on LEDGER_MIRROR_METRICS_PORT
+(the audit's by `ledger auditor`, on LEDGER_AUDITOR_METRICS_PORT).
 
 Freshness is measured from the request's `requested_at_ms` (stamped by the gateway or the
 producer when it sent the request) to the moment its event is visible in Redis, so it spans
@@ -18,9 +19,16 @@ FRESHNESS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 UNDECODABLE = Counter("ledger_mirror_undecodable_total", "Journal events that did not decode")
+RETRIES = Counter(
+    "ledger_mirror_retries_total",
+    "Batches tried again because Redis (or a heal) failed; a batch is never skipped",
+)
 AUDIT_OK = Gauge("ledger_audit_ok", "1 when the last audit found no discrepancy, else 0")
 AUDIT_PROBLEMS = Gauge("ledger_audit_problems", "Discrepancies found by the last audit")
 AUDIT_TIMESTAMP = Gauge("ledger_audit_last_run_timestamp_seconds", "When the last audit ran")
+AUDIT_FAILURES = Counter(
+    "ledger_audit_failures_total", "Audits that could not run (Kafka or Redis unreachable)"
+)
 
 
 def observe_visible(requested_at_ms: list[int]) -> None:

@@ -1,60 +1,63 @@
-"""The Redis mirror: journal events in, the read model and outcome messages out.
+"""The Redis mirror: a confluent-kafka batch loop from the journal to the read model.
 
-`RedisMirror.mirror_records` takes what the Faust agent gathered with `take_events` (any
-partitions, in order within each) and, per partition, runs the Lua script once. It reacts to
-the script's answer:
+One turn of `MirrorLoop.run_once`:
 
-- OK: remember (generation, offset) so the next batch of this partition is vouched for even
-  when a transaction marker sits between the two;
-- GAP: heal the stretch from the journal (heal.py), then retry;
-- NO_MODEL: rebuild the whole model (heal.py), then retry.
-The blocking work (journal reads with confluent-kafka) runs in a thread so the worker's
-event loop keeps heartbeating.
+1. Consume up to `mirror_batch_max` committed journal events (read_committed: an aborted
+   transaction's events never come) within `mirror_batch_time_max_ms`.
+2. Per partition, decode the events and apply them with one Lua call (script.py): an event
+   is applied only when its offset, and an applied event's account sequence, are newer than
+   what Redis holds, so a batch applied twice changes nothing; the call also publishes the
+   outcomes. Its answer decides what comes next:
+   - OK: remember (generation, offset), which vouches for the next batch of the partition
+     even when a transaction marker lies between the two;
+   - GAP: Redis is behind the batch and nothing vouches for the records in between: heal
+     that stretch from the journal (heal.py), then apply the batch;
+   - NO_MODEL: Redis has no model (lost, or never built): rebuild it, then apply the batch.
+   Any failure (Redis down, out of memory, busy, a heal that timed out) forgets what vouched
+   for the partition and tries the same batch again after a pause, for as long as it takes:
+   a batch is never skipped, and the backlog waits in Kafka.
+3. Only once Redis holds every partition's batch, commit the consumed offsets. They only say
+   where to resume; what is applied is decided by the offsets Redis stores with the data.
 
-While Redis does not answer (restarting, network), the batch waits and is tried again with
-backoff: there is nothing else useful to do with it, and the backlog is safe in Kafka.
+Static membership (`group.instance.id`, stable across restarts) lets a restarted mirror take
+its partitions back at once instead of after a rebalance. Idle turns check that the model
+still exists (FLUSHALL, a Redis restart without its data) and rebuild it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import redis
-import redis.asyncio
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from ledger.settings import Settings
 from processors.readside import metrics
 from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
+from processors.readside.journal import JournalReadTimeout
 from processors.readside.projection import script_argument
-from processors.readside.script import ApplyStatus, AsyncApplier, Batch
+from processors.readside.script import ApplyStatus, Batch, Mode, SyncApplier
 from schemas.contracts import WireContracts
 from schemas.exceptions import UndecodableMessage
 
 log = logging.getLogger("ledger.mirror")
 
-ATTEMPTS_PER_BATCH_MAX = 5
-"""Heal or rebuild, then retry: more than a few rounds means something else is wrong."""
+RETRY_FIRST_S = 0.2
+RETRY_MAX_S = 5.0
+HEAL_CHECK_INTERVAL_S = 2.0
+MAX_POLL_INTERVAL_MS = 900_000
+"""A mirror that waits for Redis holds its batch without polling: stay in the group."""
+RECOVERABLE = (redis.RedisError, JournalReadTimeout, KafkaException, OSError)
+"""What a retry may cure. Anything else is a bug and ends the process (it is restarted)."""
 
 
-REDIS_RETRY_FIRST_S = 0.2
-REDIS_RETRY_MAX_S = 5.0
-REDIS_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError)
-
-
-class MirrorStuck(RuntimeError):
-    """A batch could not be applied after ATTEMPTS_PER_BATCH_MAX heals or rebuilds."""
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEvent:
-    partition: int
-    offset: int
-    value: bytes | None
+def mirror_group_id(settings: Settings) -> str:
+    return settings.mirror_group_id or f"{settings.topic_prefix}mirror"
 
 
 @dataclass
@@ -64,127 +67,188 @@ class MirrorStats:
     undecodable: int = 0
     heals: int = 0
     rebuilds: int = 0
+    retries: int = 0
     vouched: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
-class RedisMirror:
+class MirrorLoop:
     def __init__(
         self,
         settings: Settings,
         contracts: WireContracts,
-        async_client: redis.asyncio.Redis,
-        sync_client: redis.Redis,
+        client: redis.Redis,
+        instance_id: str,
     ) -> None:
         self.settings = settings
         self.contracts = contracts
-        self.applier = AsyncApplier(async_client, settings)
-        self.sync_client = sync_client
+        self.client = client
+        self.applier = SyncApplier(client, settings)
         self.stats = MirrorStats()
-        self._rebuilding = asyncio.Lock()
+        self.topic = settings.topics.events
+        self._checked_model_at = 0.0
+        self.consumer = Consumer(
+            settings.kafka_config(
+                {
+                    "group.id": mirror_group_id(settings),
+                    "group.instance.id": f"mirror-{instance_id}",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    "partition.assignment.strategy": "cooperative-sticky",
+                    "session.timeout.ms": settings.session_timeout_ms,
+                    "max.poll.interval.ms": MAX_POLL_INTERVAL_MS,
+                }
+            )
+        )
+        self.consumer.subscribe([self.topic], on_revoke=self._on_revoke, on_lost=self._on_revoke)
 
-    async def mirror_records(self, records: Iterable[JournalEvent]) -> None:
-        by_partition: dict[int, list[JournalEvent]] = defaultdict(list)
-        for record in records:
-            by_partition[record.partition].append(record)
-        for partition, batch in by_partition.items():
-            await self._mirror_partition(partition, batch)
-
-    async def ensure_model(self) -> None:
-        """Rebuild when there is no live model (Redis lost its data): the timer's check."""
+    def run(self, stop: threading.Event) -> None:
         try:
-            if live_generation(self.sync_client, self.settings.redis_key_prefix) is None:
-                await self._rebuild()
-        except REDIS_UNAVAILABLE as error:
-            log.warning("Redis unavailable for the model check: %s", error)
+            while not stop.is_set():
+                self.run_once(stop)
+        finally:
+            self.consumer.close()
 
-    async def _mirror_partition(self, partition: int, records: list[JournalEvent]) -> None:
+    def run_once(self, stop: threading.Event) -> None:
+        settings = self.settings
+        messages = self.consumer.consume(
+            settings.mirror_batch_max, timeout=settings.mirror_batch_time_max_ms / 1000
+        )
+        by_partition: dict[int, list[Message]] = defaultdict(list)
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                if error.fatal():
+                    raise KafkaException(error)
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", error)
+                continue
+            by_partition[message.partition() or 0].append(message)
+        if not by_partition:
+            self._check_model(stop)
+            return
+        for partition, records in sorted(by_partition.items()):
+            self._mirror_partition(partition, records, stop)
+            if stop.is_set():
+                return  # not committed: the next owner starts from what Redis holds
+        self.consumer.commit(
+            offsets=[
+                TopicPartition(self.topic, partition, (records[-1].offset() or 0) + 1)
+                for partition, records in by_partition.items()
+            ],
+            asynchronous=True,
+        )
+
+    def _on_revoke(self, _consumer: Consumer, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            self.stats.vouched.pop(tp.partition, None)
+
+    def _mirror_partition(
+        self, partition: int, records: list[Message], stop: threading.Event
+    ) -> None:
         arguments = []
         sent_at_ms = []
         for record in records:
-            if not record.value:
+            value = record.value()
+            if not value:
                 continue
             try:
-                event = self.contracts.decode_event(record.value)
+                event = self.contracts.decode_event(value)
             except UndecodableMessage as error:
-                # Only the core writes the journal, so this is a bug or a newer schema: keep
-                # mirroring the rest, and let the auditor report the difference.
+                # Only the core writes the journal, so this is a bug or a newer schema: say so
+                # loudly, mirror the rest, and let the auditor name what differs.
                 self.stats.undecodable += 1
                 metrics.UNDECODABLE.inc()
-                log.error("journal %d@%d undecodable: %s", partition, record.offset, error)
+                log.error("journal %d@%d undecodable: %s", partition, record.offset(), error)
                 continue
-            arguments.append(script_argument(event, record.offset))
+            arguments.append(script_argument(event, record.offset() or 0))
             sent_at_ms.append(event.request.requested_at_ms)
-        batch = Batch(partition, arguments, records[0].offset, records[-1].offset)
-        pause_s = REDIS_RETRY_FIRST_S
-        while True:
+        batch = Batch(partition, arguments, records[0].offset() or 0, records[-1].offset() or 0)
+        pause_s = RETRY_FIRST_S
+        while not stop.is_set():
             try:
-                await self._apply(partition, batch, sent_at_ms)
-                return
-            except REDIS_UNAVAILABLE as error:
+                if self._apply(batch):
+                    self.stats.events += len(arguments)
+                    metrics.observe_visible(sent_at_ms)
+                    return
+            except RECOVERABLE as error:
+                self.stats.vouched.pop(partition, None)
+                self.stats.retries += 1
+                metrics.RETRIES.inc()
                 log.warning(
-                    "Redis unavailable (%s): partition %d batch at %d again in %.1f s",
-                    error,
+                    "partition %d batch at %d not applied: %s; again in %.1f s",
                     partition,
                     batch.first_offset,
+                    _why(error),
                     pause_s,
                 )
-                await asyncio.sleep(pause_s)
-                pause_s = min(pause_s * 2, REDIS_RETRY_MAX_S)
+                stop.wait(pause_s)
+                pause_s = min(pause_s * 2, RETRY_MAX_S)
 
-    async def _apply(self, partition: int, batch: Batch, sent_at_ms: list[int]) -> None:
-        arguments = batch.arguments
-        for _ in range(ATTEMPTS_PER_BATCH_MAX):
-            vouched_generation, vouched_offset = self.stats.vouched.get(partition, ("", None))
-            result = await self.applier.apply(batch, vouched_generation, vouched_offset)
-            if result.status is ApplyStatus.OK:
-                self.stats.vouched[partition] = (result.generation, result.stored_offset)
-                self.stats.events += len(arguments)
-                self.stats.applied += result.applied
-                metrics.observe_visible(sent_at_ms)
-                return
-            if result.status is ApplyStatus.GAP:
-                await self._heal(partition, result.generation, result.stored_offset, batch)
-            else:
-                await self._rebuild()
-        raise MirrorStuck(f"partition {partition} batch at {batch.first_offset} never applied")
-
-    async def _heal(self, partition: int, generation: str, stored: int, batch: Batch) -> None:
-        self.stats.heals += 1
-        read = await asyncio.to_thread(
-            heal_stretch,
-            self.settings,
-            self.sync_client,
-            self.contracts,
-            generation,
-            partition,
-            stored,
-            batch.first_offset,
+    def _apply(self, batch: Batch) -> bool:
+        """One attempt: True when Redis holds the batch, False when a heal or rebuild ran and
+        the batch must be applied again."""
+        partition = batch.partition
+        vouched_generation, vouched_offset = self.stats.vouched.get(partition, ("", None))
+        result = self.applier.apply(
+            batch,
+            Mode.MIRROR,
+            vouched_generation=vouched_generation,
+            vouched_offset=vouched_offset,
         )
-        self.stats.vouched[partition] = (generation, batch.first_offset - 1)
-        if read:
-            log.info(
-                "healed partition %d of %s: %d events in (%d, %d)",
-                partition,
-                generation,
-                read,
-                stored,
-                batch.first_offset,
-            )
+        if result.status is ApplyStatus.OK:
+            self.stats.vouched[partition] = (result.generation, result.stored_offset)
+            self.stats.applied += result.applied
+            return True
+        if result.status is ApplyStatus.GAP:
+            self._heal(partition, result.generation, result.stored_offset, batch.first_offset)
+        else:
+            self._rebuild()
+        return False
 
-    async def _rebuild(self) -> None:
-        async with self._rebuilding:
-            # Another task may have rebuilt while this one waited for the lock.
-            if live_generation(self.sync_client, self.settings.redis_key_prefix) is not None:
-                return
-            self.stats.rebuilds += 1
-            log.warning("no live read model in Redis: rebuilding it from the journal")
-            report = await asyncio.to_thread(
-                rebuild, self.settings, self.sync_client, self.contracts
-            )
-            self.stats.vouched.clear()
-            log.warning(
-                "rebuilt generation %s from %d events in %.1f s",
-                report.generation,
-                report.events,
-                report.seconds,
-            )
+    def _heal(self, partition: int, generation: str, stored: int, first_offset: int) -> None:
+        self.stats.heals += 1
+        read = heal_stretch(
+            self.settings, self.client, self.contracts, generation, partition, stored, first_offset
+        )
+        self.stats.vouched[partition] = (generation, first_offset - 1)
+        log.info(
+            "healed partition %d of %s: %d events in (%d, %d)",
+            partition,
+            generation,
+            read,
+            stored,
+            first_offset,
+        )
+
+    def _rebuild(self) -> None:
+        if live_generation(self.client, self.settings.redis_key_prefix) is not None:
+            return  # rebuilt meanwhile (another mirror)
+        self.stats.rebuilds += 1
+        log.warning("no live read model in Redis: rebuilding it from the journal")
+        report = rebuild(self.settings, self.client, self.contracts)
+        self.stats.vouched.clear()
+        log.warning(
+            "rebuilt generation %s from %d events in %.1f s",
+            report.generation,
+            report.events,
+            report.seconds,
+        )
+
+    def _check_model(self, stop: threading.Event) -> None:
+        now = time.monotonic()
+        if now - self._checked_model_at < HEAL_CHECK_INTERVAL_S:
+            return
+        self._checked_model_at = now
+        try:
+            if live_generation(self.client, self.settings.redis_key_prefix) is None:
+                self._rebuild()
+        except RECOVERABLE as error:
+            log.warning("model check failed: %s; again later", _why(error))
+            stop.wait(RETRY_FIRST_S)
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, redis.ConnectionError | redis.TimeoutError):
+        return f"Redis unavailable ({error})"
+    return f"{type(error).__name__}: {error}"

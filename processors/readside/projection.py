@@ -1,8 +1,9 @@
 """A journal event as the Lua script wants it: one compact JSON argument per event.
 
 Everything the script only stores (history entry, outcome) is rendered here as finished JSON,
-so the script parses little. Amounts travel as strings: Lua numbers are doubles and would
-round amounts beyond 2^53; Redis parses the strings as exact 64-bit integers.
+so the script parses little, and so are the keys it writes (readmodel/keys.py). Amounts
+travel as strings: Lua numbers are doubles and would round amounts beyond 2^53; Redis stores
+balances as the strings they are, and the script adds totals as decimal strings, exactly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import json
 from ledger.idempotency import remembers
 from ledger.model import LedgerEvent, Status
 from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
-from readmodel.keys import CUSTOMERS, BalanceAfter, Outcome, outcome_to_json
+from readmodel.keys import (
+    CUSTOMERS,
+    BalanceAfter,
+    Outcome,
+    account_suffix,
+    accounts_suffix,
+    history_suffix,
+    outcome_to_json,
+    request_suffix,
+    totals_suffix,
+)
 from readmodel.reader import TOTALS_SEPARATOR
 
 
@@ -57,12 +68,18 @@ def totals_field(account: str, asset: str) -> str:
 
 def script_argument(event: LedgerEvent, offset: int) -> str:
     applied = event.status is Status.APPLIED
+    program, account = event.program, event.account_id
     return json.dumps(
         {
             "o": offset,
-            "p": event.program,
-            "a": event.account_id,
-            "q": event.request.request_id,
+            "p": program,
+            "a": account,
+            # Every key the event touches, under the generation: readmodel/keys.py spells them.
+            "ka": account_suffix(program, account),
+            "kh": history_suffix(program, account),
+            "kr": request_suffix(program, account, event.request.request_id),
+            "kt": totals_suffix(program),
+            "ks": accounts_suffix(program),
             "s": event.sequence,
             "st": event.status.value,
             "t": str(event.processed_at_ms),

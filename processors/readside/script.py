@@ -13,9 +13,9 @@ from importlib.resources import files
 from typing import Any
 
 import redis
-import redis.asyncio
 
 from ledger.settings import Settings
+from readmodel.keys import OFFSETS_SUFFIX, PROGRAMS_SUFFIX, live_pointer, outcome_channel
 
 SCRIPT_SOURCE = files("processors.readside").joinpath("lua/apply_events.lua").read_text()
 
@@ -61,8 +61,9 @@ def script_args(
     vouched_generation: str = "",
     vouched_offset: int | None = None,
 ) -> list[Any]:
+    prefix = settings.redis_key_prefix
     return [
-        settings.redis_key_prefix,
+        prefix,
         generation,
         batch.partition,
         mode.value,
@@ -72,6 +73,10 @@ def script_args(
         batch.last_offset,
         settings.mirror_history_max,
         settings.mirror_status_ttl_s,
+        live_pointer(prefix),
+        outcome_channel(prefix),
+        OFFSETS_SUFFIX,
+        PROGRAMS_SUFFIX,
         *batch.arguments,
     ]
 
@@ -83,36 +88,26 @@ def parse_result(raw: Any) -> ApplyResult:
 
 
 class SyncApplier:
-    """Runs the script with a blocking client (replay, heal, tests)."""
+    """Runs the script (the mirror, replay, heal, tests)."""
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self.settings = settings
         self.script = client.register_script(SCRIPT_SOURCE)
 
-    def apply(self, batch: Batch, mode: Mode, generation: str = "") -> ApplyResult:
-        return parse_result(
-            self.script(args=script_args(self.settings, batch, mode, generation=generation))
-        )
-
-
-class AsyncApplier:
-    """Runs the script with redis.asyncio (the Faust mirror)."""
-
-    def __init__(self, client: redis.asyncio.Redis, settings: Settings) -> None:
-        self.settings = settings
-        self.script = client.register_script(SCRIPT_SOURCE)
-
-    async def apply(
+    def apply(
         self,
         batch: Batch,
+        mode: Mode,
+        generation: str = "",
         vouched_generation: str = "",
         vouched_offset: int | None = None,
     ) -> ApplyResult:
         args = script_args(
             self.settings,
             batch,
-            Mode.MIRROR,
+            mode,
+            generation=generation,
             vouched_generation=vouched_generation,
             vouched_offset=vouched_offset,
         )
-        return parse_result(await self.script(args=args))
+        return parse_result(self.script(args=args))

@@ -27,7 +27,7 @@ def ledger(
     running = start_ledger(
         isolated_settings(infrastructure),
         tmp_path_factory.mktemp("ledger"),
-        ("core", "mirror", "gateway"),
+        ("core", "mirror", "auditor", "gateway"),
         LEDGER_AUDIT_INTERVAL_S=str(AUDIT_INTERVAL_S),
     )
     try:

@@ -86,6 +86,7 @@ def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **en
     argv = {
         "core": ["core", "--status-interval", "0"],
         "mirror": ["mirror"],
+        "auditor": ["auditor"],
         "gateway": ["gateway"],
         "notify": ["notify", "run"],
     }
@@ -134,7 +135,7 @@ def stop_ledger(ledger: Ledger) -> None:
     """Gateway first (no new writes), then the processors. A process that does not stop in
     time is killed (LedgerProcess.stop) and the others are still stopped: the read side's
     Faust worker sometimes waits for acks at shutdown, which is not what these tests check."""
-    for name in ("gateway", "notify", "core", "mirror"):
+    for name in ("gateway", "notify", "core", "mirror", "auditor"):
         if not ledger.processes[name].alive():
             continue
         try:

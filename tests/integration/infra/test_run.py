@@ -95,7 +95,7 @@ def test_run_serves_a_transaction_end_to_end_and_stops_cleanly(settings: Setting
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=120)
     assert process.returncode == 0, rest[-3000:]
-    for name in ("core", "mirror", "gateway"):
+    for name in ("core", "mirror", "auditor", "gateway"):
         assert f"[run] {name} stopped (0)" in rest, rest[-3000:]
 
 

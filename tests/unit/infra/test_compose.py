@@ -16,7 +16,7 @@ from cli.main import build_parser
 from ledger.settings import ENV_VARS, Settings
 
 ROOT = Path(__file__).parents[3]
-PROJECT_SERVICES = {"topics", "core", "mirror", "gateway"}
+PROJECT_SERVICES = {"topics", "core", "mirror", "auditor", "gateway"}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,7 @@ def test_prometheus_scrapes_every_ledger_process_and_grafana_is_provisioned(
     assert targets == {
         f"core:{defaults.core_metrics_port}",
         f"mirror:{defaults.mirror_metrics_port}",
+        f"auditor:{defaults.auditor_metrics_port}",
         f"gateway:{defaults.gateway_port}",
     }
     assert services["core"]["environment"]["LEDGER_METRICS_HOST"] == "0.0.0.0"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cli.replay import parse_offsets, parse_timestamp_ms
 from ledger.model import (
@@ -18,7 +20,13 @@ from ledger.model import (
 from processors.readside.progress import ProgressBar
 from processors.readside.projection import event_outcome, history_entry, script_argument
 from readmodel.history import history_entry_to_json
-from readmodel.keys import MalformedOutcome, outcome_channel, outcome_to_json, parse_outcome
+from readmodel.keys import (
+    MalformedOutcome,
+    outcome_channel,
+    outcome_to_json,
+    parse_outcome,
+    request_suffix,
+)
 from readmodel.reader import parse_balances, parse_history, parse_totals
 
 BIG = 2**62 + 1  # beyond a double's exact integers: must survive every hop
@@ -97,3 +105,11 @@ def test_progress_line_shows_rate_and_eta() -> None:
     bar.done = 250
     line = bar.line(bar.started + 1.0)
     assert "25%" in line and "250/1,000" in line and "250/s" in line and "ETA" in line
+
+
+@given(st.text(max_size=8), st.text(max_size=8), st.text(max_size=8), st.text(max_size=8))
+def test_key_parts_never_alias(account: str, request: str, other: str, other_request: str) -> None:
+    """Whatever the ids hold (`:` and `%` included), two requests share a key only if they
+    are the same (account, request)."""
+    same = request_suffix("acme", account, request) == request_suffix("acme", other, other_request)
+    assert same == ((account, request) == (other, other_request))
