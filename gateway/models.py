@@ -14,12 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from gateway.amounts import DECIMAL_PATTERN
 from ledger.model import INT64_MAX, INT64_MIN
+from schemas.limits import (
+    ACCOUNT_ID_LENGTH_MAX,
+    METADATA_ENTRIES_MAX,
+    METADATA_KEY_LENGTH_MAX,
+    METADATA_VALUE_LENGTH_MAX,
+    NAME_LENGTH_MAX,
+    REASON_LENGTH_MAX,
+    REQUEST_ID_LENGTH_MAX,
+)
 
-ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$"
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
-PROGRAM_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+# Lengths are the contract's (schemas/limits.py): the core dead-letters what exceeds them.
+ACCOUNT_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.@+-]{{0,{ACCOUNT_ID_LENGTH_MAX - 1}}}$"
+REQUEST_ID_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{REQUEST_ID_LENGTH_MAX - 1}}}$"
+PROGRAM_PATTERN = rf"^[A-Za-z0-9_.-]{{1,{NAME_LENGTH_MAX}}}$"
 BATCH_REQUESTS_MAX = 1000
-METADATA_ENTRIES_MAX = 32
 
 AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID_PATTERN)]
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
@@ -35,8 +44,8 @@ Amount = Annotated[
 EpochMs = Annotated[StrictInt, Field(ge=0, le=INT64_MAX, description="epoch milliseconds")]
 Metadata = Annotated[
     dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=64)],
-        Annotated[str, StringConstraints(max_length=512)],
+        Annotated[str, StringConstraints(min_length=1, max_length=METADATA_KEY_LENGTH_MAX)],
+        Annotated[str, StringConstraints(max_length=METADATA_VALUE_LENGTH_MAX)],
     ],
     Field(max_length=METADATA_ENTRIES_MAX, description="free-form labels kept in the journal"),
 ]
@@ -107,7 +116,7 @@ class Adjust(_Transaction):
 
     operation: Literal["ADJUST"]
     amount: Amount
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=REASON_LENGTH_MAX)]
     expires_at_ms: EpochMs | None = None
 
 

@@ -1,6 +1,6 @@
 """Every error the gateway answers with, as RFC 9457 problem+json, from ONE table.
 
-`PROBLEMS` maps each problem code to its HTTP status and title: all 31 rejection reasons of
+`PROBLEMS` maps each problem code to its HTTP status and title: all 32 rejection reasons of
 the ledger (`ledger.reasons.Reason`) and the gateway's own errors. Nothing else in the
 gateway picks an error status; routes raise `GatewayError(code, detail)` and the handlers
 installed by `install_problem_handlers` render it. Unexpected exceptions become a bare
@@ -78,6 +78,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.INSUFFICIENT_FUNDS: ProblemKind(_REJECTED, "Insufficient funds"),
     Reason.ACCRUAL_ALREADY_SPENT: ProblemKind(_REJECTED, "Accrual already spent"),
     Reason.BALANCE_OVERFLOW: ProblemKind(_REJECTED, "Balance would overflow"),
+    Reason.OUTPUT_TOO_LARGE: ProblemKind(_REJECTED, "Outcome too large to record"),
     # --- the gateway's own ------------------------------------------------------------------
     "validation_error": ProblemKind(400, "Request is not valid"),
     "unauthenticated": ProblemKind(401, "API key missing or not valid"),

@@ -230,6 +230,24 @@ def decide(
     return _apply(context, asked.digest, outcome)
 
 
+def refuse(
+    state: AccountState | None,
+    request: Request,
+    now_ms: int,
+    programs: Programs,
+    channel: Channel,
+    reason: Reason,
+) -> Decision:
+    """The rejection of `request` for a reason decided outside the rules: the core could not
+    write what `decide` answered (`output_too_large`). Like any rejection after the
+    idempotency check it is final, and a refused credit leg is refunded."""
+    if state is None:
+        state = AccountState(program=request.program, account_id=request.account_id)
+    now = now_ms if now_ms > state.clock_ms else state.clock_ms
+    program = programs.get(request.program)
+    return _reject(_Asked(state, request, now, content_hash(request), channel, program), reason)
+
+
 def _check_fields(request: Request, now: int, program: Program, asset: Asset) -> Reason | None:
     """Checks that need only the request and the configuration, in precedence order."""
     operation = request.operation

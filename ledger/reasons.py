@@ -94,6 +94,10 @@ class Reason(StrEnum):
     """Reversing an ACCRUE whose value was spent, under the asset's `reject` clawback policy."""
     BALANCE_OVERFLOW = "balance_overflow"
     """The balance would leave the signed 64-bit range of the wire type."""
+    # --- can the ledger write the outcome -------------------------------------------------------
+    OUTPUT_TOO_LARGE = "output_too_large"
+    """The outcome cannot be written: its event, its transfer leg or the account's state would
+    exceed the record size limit (decided by the core, not by `decide`: see `refuse`)."""
 
 
 PRECEDENCE: dict[Reason, int] = {reason: rank for rank, reason in enumerate(Reason)}

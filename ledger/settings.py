@@ -79,6 +79,9 @@ class Settings:
     programs_config: str = "config/programs.toml"
     batch_records_max: int = 5000
     batch_time_max_ms: int = 50
+    # Largest record the core writes (key + value + headers); its producer is allowed 100 000
+    # bytes more, which must stay within the broker's message.max.bytes (1 048 588 by default).
+    record_bytes_max: int = 900_000
     core_group_id: str = "ledger-core"
     # Names this process to Kafka: its transactional.id and static group membership. A
     # restarted process with the same id fences its predecessor and takes its partitions
@@ -204,6 +207,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_PARTITIONS", "partitions", int, "partitions of requests, events, changelog"),
     EnvVar("LEDGER_PROGRAMS_CONFIG", "programs_config", str, "programs and assets (TOML)"),
     EnvVar("LEDGER_BATCH_RECORDS_MAX", "batch_records_max", int, "records per transaction"),
+    EnvVar(
+        "LEDGER_RECORD_BYTES_MAX",
+        "record_bytes_max",
+        int,
+        "largest record the core writes; a larger outcome is refused (output_too_large)",
+    ),
     EnvVar("LEDGER_BATCH_TIME_MAX_MS", "batch_time_max_ms", int, "time a batch may gather"),
     EnvVar("LEDGER_CORE_GROUP_ID", "core_group_id", str, "consumer group of the core"),
     EnvVar(

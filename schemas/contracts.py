@@ -14,7 +14,8 @@ from typing import TypeVar
 
 from ledger.model import AccountState, LedgerEvent, Request
 from schemas.codec import AvroCodec, SchemaCatalogue
-from schemas.exceptions import MalformedBodyError
+from schemas.exceptions import LimitExceededError, MalformedBodyError
+from schemas.limits import request_violations
 from schemas.records import (
     Record,
     event_to_record,
@@ -70,7 +71,12 @@ class WireContracts:
         return self.codec.encode(state_to_record(state), STATE, topic=topic)
 
     def decode_request(self, data: bytes) -> Request:
-        return self._decode(data, REQUEST, record_to_request)
+        """Raises UndecodableMessage, LimitExceededError for a request over a size limit."""
+        request = self._decode(data, REQUEST, record_to_request)
+        violations = request_violations(request)
+        if violations:
+            raise LimitExceededError("; ".join(violations))
+        return request
 
     def decode_event(self, data: bytes) -> LedgerEvent:
         return self._decode(data, EVENT, record_to_event)

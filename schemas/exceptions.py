@@ -13,6 +13,7 @@ never decode however often it is retried, so a consumer dead-letters it; a
     │   │   └── UnknownSchemaIdError       Confluent id unknown to (or without) a registry
     │   ├── MalformedBodyError         body does not decode against the writer schema,
     │   │                              or bytes are left over after it
+    │   │   └── LimitExceededError     a request breaks a size limit of the contract
     │   └── SchemaMismatchError        writer schema cannot be read as the expected record
     ├── SchemaRegistryUnavailable      the registry could not answer: retry later
     ├── SchemaRegistrationRejected     the registry refused our schema (e.g. incompatible)
@@ -51,6 +52,10 @@ class UnknownSchemaIdError(UnknownWriterSchemaError):
 
 class MalformedBodyError(UndecodableMessage):
     """The Avro body does not decode against its writer schema, or has trailing bytes."""
+
+
+class LimitExceededError(MalformedBodyError):
+    """A request decodes but breaks a size limit of the contract (schemas/limits.py)."""
 
 
 class SchemaMismatchError(UndecodableMessage):

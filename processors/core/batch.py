@@ -16,6 +16,13 @@ the transaction must contain, in order:
 3. the latest `AccountState` of every account the batch touched, once, to its changelog
    partition.
 
+Every record is checked against `record_bytes_max` before it is staged, so the transaction
+never meets a record the producer or the broker would refuse (that used to stop every
+partition of the processor, retrying one batch for ever). A request is small by contract
+(schemas/limits.py; over a limit it is dead-lettered, `limit_exceeded`); what can still grow
+is its outcome (an event listing tens of thousands of lot changes, a leg carrying them, the
+account's state): such a decision is replaced by its refusal, `output_too_large`.
+
 Because this runs without a broker, unit tests drive it with plain tuples.
 """
 
@@ -26,16 +33,17 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ledger.decide import decide
+from ledger.decide import Decision, decide, refuse
 from ledger.idempotency import remembers
-from ledger.model import Channel, Request, Status
+from ledger.model import AccountState, Channel, Request, Status
 from ledger.programs import Programs
+from ledger.reasons import Reason
 from ledger.settings import TopicNames
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import account_key, channels, partition_for
 from processors.core.store import PartitionStore
 from schemas.contracts import TRACE_HEADER, WireContracts
-from schemas.exceptions import UndecodableMessage
+from schemas.exceptions import LimitExceededError, UndecodableMessage
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +90,22 @@ class BatchResult:
 
 class DeadLetterReason:
     UNDECODABLE = "undecodable"
+    LIMIT_EXCEEDED = "limit_exceeded"
     KEY_MISMATCH = "key_mismatch"
     EMPTY_VALUE = "empty_value"
     PROCESSING_ERROR = "processing_error"
+    OUTPUT_TOO_LARGE = "output_too_large"
+
+
+RECORD_OVERHEAD_BYTES = 4_096
+"""Headers and per-record framing, counted on top of key and value."""
+STATE_ENTRY_BYTES_MAX = 512
+"""An encoded lot, hold slice, receipt or reversal record is smaller than this (ids and
+names are bounded by the contract): a state with few enough of them fits without encoding."""
+
+
+Staged = tuple[bytes, list[tuple[bytes, bytes]]]
+"""An event's bytes and its emitted requests' (key, bytes)."""
 
 
 class BatchApplier:
@@ -95,6 +116,7 @@ class BatchApplier:
         programs: Programs,
         encoder: WireContracts,
         stores: Mapping[int, PartitionStore],
+        record_bytes_max: int = 900_000,
     ) -> None:
         self.topics = topics
         self.partitions = partitions
@@ -102,6 +124,7 @@ class BatchApplier:
         self.encoder = encoder
         self.stores = stores
         self.channels = channels(topics)
+        self.record_bytes_max = record_bytes_max
 
     def apply(self, records: Sequence[InputRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
@@ -150,6 +173,9 @@ class BatchApplier:
             return
         try:
             request = self.encoder.decode_request(record.value)
+        except LimitExceededError as error:
+            self._dead_letter(record, DeadLetterReason.LIMIT_EXCEEDED, str(error), result)
+            return
         except UndecodableMessage as error:
             self._dead_letter(record, DeadLetterReason.UNDECODABLE, repr(error), result)
             return
@@ -159,6 +185,10 @@ class BatchApplier:
             self._dead_letter(record, DeadLetterReason.KEY_MISMATCH, detail, result)
             return
         owner = partition_for(key, self.partitions)
+        if owner != record.partition and not self._fits(key, record.value):
+            detail = f"{len(record.value)} bytes cannot be forwarded"
+            self._dead_letter(record, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
+            return
         if owner != record.partition:
             # To the same topic: a forwarded record keeps the channel it was written on.
             result.records.append(
@@ -193,14 +223,12 @@ class BatchApplier:
         before = store.get(key)
         try:
             decision = decide(before, request, now_ms, self.programs, channel)
-            event_bytes = self.encoder.encode_event(decision.event, self.topics.events)
-            emitted = [
-                (emitted_key, self.encoder.encode_request(emitted_request, internal))
-                for emitted_request in decision.emitted
-                for emitted_key in [
-                    account_key(emitted_request.program, emitted_request.account_id)
-                ]
-            ]
+            staged = self._stage(key, decision)
+            if staged is None:  # the outcome cannot be written: the request is refused
+                decision = refuse(
+                    before, request, now_ms, self.programs, channel, Reason.OUTPUT_TOO_LARGE
+                )
+                staged = self._stage(key, decision)
         except Exception as error:  # a bug must cost one request, not the pipeline
             log.exception(
                 "decision failed",
@@ -214,6 +242,13 @@ class BatchApplier:
             if source is not None:
                 self._dead_letter(source, DeadLetterReason.PROCESSING_ERROR, repr(error), result)
             return None
+        if staged is None:  # not even the refusal: impossible within the contract's limits
+            log.error("outcome of %r cannot be written", request.request_id)
+            if source is not None:
+                detail = "neither the outcome nor its refusal fits a record"
+                self._dead_letter(source, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
+            return None
+        event_bytes, emitted = staged
         event = decision.event
         if remembers(event):  # applied, or a final rejection: the state changed
             store.put(key, decision.state)
@@ -239,6 +274,38 @@ class BatchApplier:
         ] += 1
         return event.status
 
+    def _stage(self, key: bytes, decision: Decision) -> Staged | None:
+        """The decision's records, or None when one of them (or the new state) is too large."""
+        event_bytes = self.encoder.encode_event(decision.event, self.topics.events)
+        if not self._fits(key, event_bytes):
+            return None
+        internal = self.topics.internal_requests
+        emitted = []
+        for emitted_request in decision.emitted:
+            emitted_key = account_key(emitted_request.program, emitted_request.account_id)
+            value = self.encoder.encode_request(emitted_request, internal)
+            if not self._fits(emitted_key, value):
+                return None
+            emitted.append((emitted_key, value))
+        if decision.event.status is Status.APPLIED and not self._state_fits(key, decision.state):
+            return None
+        return event_bytes, emitted
+
+    def _fits(self, key: bytes, value: bytes) -> bool:
+        return len(key) + len(value) + RECORD_OVERHEAD_BYTES <= self.record_bytes_max
+
+    def _state_fits(self, key: bytes, state: AccountState) -> bool:
+        entries = (
+            sum(len(lots) for lots in state.lots.values())
+            + sum(len(hold.portions) + 1 for hold in state.holds.values())
+            + len(state.receipts)
+            + len(state.reversibles)
+            + len(state.balances)
+        )
+        if (entries + 1) * STATE_ENTRY_BYTES_MAX + RECORD_OVERHEAD_BYTES <= self.record_bytes_max:
+            return True  # the common case: no need to encode it to know
+        return self._fits(key, self.encoder.encode_state(state, self.topics.state_changelog))
+
     def _dead_letter(
         self, record: InputRecord, reason: str, detail: str, result: BatchResult
     ) -> None:
@@ -254,13 +321,20 @@ class BatchApplier:
                 "trace_id": record.trace_id.decode(errors="replace") if record.trace_id else None,
             },
         )
+        value = record.value
+        omitted: Headers = []
+        if value is not None and not self._fits(record.key or b"", value):
+            # The original stays where it was read: the headers below say where.
+            omitted = [("ledger.dlq.value-omitted", str(len(value)).encode())]
+            value = None
         result.records.append(
             OutputRecord(
                 self.topics.requests_dlq,
                 0,
                 record.key,
-                record.value,
+                value,
                 [
+                    *omitted,
                     ("ledger.dlq.reason", reason.encode()),
                     ("ledger.dlq.detail", detail.encode()[:1000]),
                     ("ledger.dlq.topic", (record.topic or self.topics.requests).encode()),

@@ -68,6 +68,7 @@ OFFSET_INVALID = -1001
 GC_THRESHOLD_ALLOCATIONS = 50_000
 LAG_INTERVAL_S = 1.0
 MAX_POLL_INTERVAL_MS = 900_000
+PRODUCER_MARGIN_BYTES = 100_000
 
 
 class SessionFailed(Exception):
@@ -115,7 +116,12 @@ class CoreSession:
         self._lag_observed_at = 0.0
         self.partitions = _partition_count(settings)
         self.applier = BatchApplier(
-            settings.topics, self.partitions, programs, contracts, self.stores
+            settings.topics,
+            self.partitions,
+            programs,
+            contracts,
+            self.stores,
+            settings.record_bytes_max,
         )
         self.producer = Producer(
             settings.kafka_config(
@@ -128,6 +134,8 @@ class CoreSession:
                     "compression.type": "lz4",
                     "queue.buffering.max.messages": 1_000_000,
                     "partitioner": "murmur2_random",
+                    # Above what the batch applier lets through (it checks every record).
+                    "message.max.bytes": settings.record_bytes_max + PRODUCER_MARGIN_BYTES,
                 }
             )
         )
@@ -314,6 +322,15 @@ class CoreSession:
             except BufferError:
                 # The local queue is full: let librdkafka send, then try again.
                 self.producer.poll(0.05)
+            except KafkaException as exc:
+                if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                    # The batch applier checks every record against record_bytes_max, so
+                    # this is a configuration that lets it through: say which.
+                    raise SessionFailed(
+                        f"a {len(value or b'')}-byte record to {topic} is too large for the "
+                        "producer: LEDGER_RECORD_BYTES_MAX must stay below message.max.bytes"
+                    ) from exc
+                raise
 
     def _abort(self, batch_start: dict[tuple[str, int], int], cause: KafkaError) -> None:
         log.warning("aborting batch: %s", cause)

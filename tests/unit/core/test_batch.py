@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from confluent_kafka import TopicPartition
 
 from ledger import decide as decide_module
-from ledger.model import CarriedLot, Operation, Request, Status
+from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status
 from ledger.programs import Programs, load_programs
 from ledger.settings import TopicNames
 from processors.core import batch as batch_module
-from processors.core.batch import TIMER_RETRY_MS, BatchApplier, InputRecord
+from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.loop import SessionFailed, co_partitioned
 from processors.core.routing import account_key, partition_for
 from processors.core.store import PartitionStore
@@ -276,3 +278,53 @@ def test_a_processor_owns_a_partition_only_with_every_input_topic_of_it() -> Non
     assert co_partitioned(assigned, inputs) == [0, 2]
     with pytest.raises(SessionFailed, match="not co-partitioned"):
         co_partitioned([*assigned, TopicPartition(TOPICS.requests, 1)], inputs)
+
+
+def _events(contracts: WireContracts, result: BatchResult) -> list[LedgerEvent]:
+    return [
+        contracts.decode_event(r.value or b"") for r in result.records if r.topic == TOPICS.events
+    ]
+
+
+def test_an_outcome_too_large_to_write_is_refused_and_the_batch_goes_on(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    """An account with many lots (each accrual with its own expiry): the accrual that would
+    make its state too large to write is refused `output_too_large`; nothing else stops."""
+    applier = _applier(contracts, programs)
+    for n in range(300):
+        accrual = replace(_expiring(f"lot-{n}"), expires_at_ms=NOW_MS + 10_000_000 + n)
+        applier.apply([_record(contracts, accrual, n)], NOW_MS)
+    for store in applier.stores.values():
+        store.seal()
+    key = account_key("acme", "alice")
+    state = applier.stores[partition_for(key, PARTITIONS)].get(key)
+    assert state is not None
+    state_bytes = len(contracts.encode_state(state, TOPICS.state_changelog))
+    applier.record_bytes_max = state_bytes + batch_module.RECORD_OVERHEAD_BYTES + 40
+    one_more = replace(_expiring("one-more"), expires_at_ms=NOW_MS + 20_000_000)
+    others = [_record(contracts, _accrue(f"o{n}", f"other-{n}"), 400 + n) for n in range(3)]
+    result = applier.apply([_record(contracts, one_more, 300), *others], NOW_MS)
+    outcomes = {(e.account_id, e.request.request_id): e for e in _events(contracts, result)}
+    assert outcomes[("alice", "one-more")].reason == "output_too_large"
+    assert all(outcomes[(f"other-{n}", f"o{n}")].status is Status.APPLIED for n in range(3))
+    after = applier.stores[partition_for(key, PARTITIONS)].get(key)
+    assert after is not None and after.lots == state.lots and after.balances == state.balances
+    assert all(
+        len(r.key or b"") + len(r.value or b"") <= applier.record_bytes_max for r in result.records
+    )
+
+
+def test_a_request_over_a_contract_limit_is_dead_lettered_not_decided(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    huge = replace(_accrue("big"), account_id="x" * 400_000)
+    record = _record(contracts, huge)
+    result = _applier(contracts, programs).apply(
+        [record, _record(contracts, _accrue("ok"))], NOW_MS
+    )
+    (dead,) = [r for r in result.records if r.topic == TOPICS.requests_dlq]
+    headers = dict(dead.headers or [])
+    assert headers["ledger.dlq.reason"] == b"limit_exceeded"
+    assert b"account_id: 400000 characters, at most 128" in (headers["ledger.dlq.detail"] or b"")
+    assert [e.request.request_id for e in _events(contracts, result)] == ["ok"]
