@@ -2,8 +2,11 @@
 
 Each command module exposes `register(subparsers)` which adds its parser and sets
 `handler(args, settings) -> int`. Settings are read from the environment exactly once, here.
-Expected failures (a port taken, Java missing, a topic with the wrong layout) print one line
-on stderr and exit 2; only programmer errors show a traceback.
+Expected failures print one line on stderr and exit 2; only programmer errors show a
+traceback. They are the roots of each package's own errors (a port taken, Java missing: cli's
+DevstackError; a variable: SettingsError; a program: ConfigError; a topic layout, a replay's
+offsets, a timeout reading a topic: ProcessorError; bytes that do not decode: CodecError),
+and what the outside world answers (a broker: KafkaException; Redis: RedisError).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+
+from confluent_kafka import KafkaException
+from redis.exceptions import RedisError
 
 from cli import (
     audit,
@@ -32,7 +38,8 @@ from cli import (
 from cli.devstack import DevstackError
 from ledger.programs import ConfigError
 from ledger.settings import Settings, SettingsError
-from processors.topics import TopicLayoutError
+from processors.errors import ProcessorError
+from schemas.exceptions import CodecError
 
 COMMANDS = (
     services,
@@ -50,7 +57,15 @@ COMMANDS = (
     notify,
     bench,
 )
-EXPECTED_FAILURES = (DevstackError, SettingsError, TopicLayoutError, ConfigError)
+EXPECTED_FAILURES = (
+    DevstackError,
+    SettingsError,
+    ConfigError,
+    ProcessorError,
+    CodecError,
+    KafkaException,
+    RedisError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,8 @@
 2. the program in the path must be one the key is bound to AND one this ledger serves;
    otherwise 404, worded exactly like an unknown program, so existence does not leak;
 3. the key needs one of the route's scopes (`admin` has them all) -> 403;
-4. the key's token bucket must have a token -> 429 with Retry-After.
+4. the key's token bucket must have the call's tokens (one per call, one per transaction of a
+   batch) -> 429 with Retry-After; 413 at once when the call costs more than the bucket holds.
 """
 
 from __future__ import annotations
@@ -62,22 +63,36 @@ class Access:
             raise GatewayError("scope_missing", f"this needs the {scope.value} scope")
 
     async def charge(self, cost: int) -> None:
-        settings = self.services.settings
-        rate = self.key.rate_per_s or settings.gateway_rate_per_s
-        burst = self.key.rate_burst or settings.gateway_rate_burst
-        verdict = await self.services.limiter.take(self.key.key_id, rate, burst, cost)
-        if not verdict.allowed:
-            self.services.metrics.rate_limited.inc()
-            raise GatewayError(
-                "rate_limited",
-                f"this key may make {rate} calls per second (bursts of {burst})",
-                headers={"Retry-After": str(verdict.retry_after_s)},
-                extras={"retry_after_s": verdict.retry_after_s},
-            )
+        await charge(self.services, self.key, cost)
 
 
-def program_access(*scopes: Scope) -> Callable[..., Awaitable[Access]]:
-    """Dependency: the caller may use `program` with one of `scopes`; one token charged."""
+async def charge(found: Services, key: ApiKey, cost: int) -> None:
+    """Take `cost` tokens of the key's bucket: 429 with Retry-After when they are not there
+    yet, 413 at once when they never can be (more than the burst)."""
+    settings = found.settings
+    rate = key.rate_per_s or settings.gateway_rate_per_s
+    burst = key.rate_burst or settings.gateway_rate_burst
+    if cost > burst:
+        raise GatewayError(
+            "batch_exceeds_burst",
+            f"this call costs {cost} tokens and this key's bucket holds {burst}: send at most "
+            f"{burst} transactions per batch",
+            extras={"cost": cost, "burst": burst},
+        )
+    verdict = await found.limiter.take(key.key_id, rate, burst, cost)
+    if not verdict.allowed:
+        found.metrics.rate_limited.inc()
+        raise GatewayError(
+            "rate_limited",
+            f"this key may make {rate} calls per second (bursts of {burst})",
+            headers={"Retry-After": str(verdict.retry_after_s)},
+            extras={"retry_after_s": verdict.retry_after_s},
+        )
+
+
+def program_access(*scopes: Scope, cost: int = 1) -> Callable[..., Awaitable[Access]]:
+    """Dependency: the caller may use `program` with one of `scopes`; `cost` tokens charged
+    (0: the route charges what the call costs itself)."""
 
     async def check(
         program: Annotated[str, ProgramName],
@@ -92,7 +107,8 @@ def program_access(*scopes: Scope) -> Callable[..., Awaitable[Access]]:
                 "scope_missing", f"this needs one of: {', '.join(s.value for s in scopes)}"
             )
         access = Access(key, configured, found)
-        await access.charge(1)
+        if cost:
+            await access.charge(cost)
         return access
 
     return check

@@ -19,6 +19,7 @@ from gateway.dashboard.activity import Activity
 from gateway.dashboard.lag import JournalLag
 from gateway.idempotency import IdempotencyStore
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
+from gateway.metrics import serve as serve_metrics
 from gateway.outcomes import OutcomeWaiter
 from gateway.problems import install_problem_handlers
 from gateway.producer import RequestProducer
@@ -49,6 +50,7 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        serve_metrics(metrics, settings.gateway_metrics_port, settings.metrics_host)
         configured = programs if programs is not None else load_programs(settings.programs_config)
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             settings.redis_url,

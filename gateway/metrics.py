@@ -1,15 +1,17 @@
-"""Prometheus metrics of one gateway process (`/metrics`).
+"""Prometheus metrics of one gateway process, served on LEDGER_GATEWAY_METRICS_PORT.
 
-With several uvicorn workers each process has its own registry; scrape them through a
-per-worker port or run one worker per container. Labels are bounded: routes are templates
-(`/v1/programs/{program}/...`), never raw paths, and API keys never appear.
+With several uvicorn workers each process has its own registry and the first to bind the port
+serves it (the others say so in a warning): run one worker per container to scrape them all.
+Labels are bounded: routes are templates (`/v1/programs/{program}/...`), never raw paths, and
+API keys never appear.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -42,6 +44,19 @@ class GatewayMetrics:
             "Requests refused by the rate limit",
             registry=self.registry,
         )
+
+
+log = logging.getLogger("ledger.gateway")
+
+
+def serve(metrics: GatewayMetrics, port: int, host: str) -> None:
+    """Expose the registry on its own port; a port already taken is a warning, not a stop."""
+    if port <= 0:
+        return
+    try:
+        start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as error:
+        log.warning("gateway metrics not served on %s:%d: %s", host, port, error)
 
 
 class MetricsMiddleware:

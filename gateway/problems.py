@@ -86,6 +86,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     "not_found": ProblemKind(404, "Not found"),
     "method_not_allowed": ProblemKind(405, "Method not allowed"),
     "body_too_large": ProblemKind(413, "Request body too large"),
+    "batch_exceeds_burst": ProblemKind(413, "Batch larger than the key's burst"),
     "rate_limited": ProblemKind(429, "Rate limit exceeded"),
     "internal_error": ProblemKind(500, "Internal error"),
     "unavailable": ProblemKind(503, "A backing service is unavailable"),
@@ -209,7 +210,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _STATUS_FALLBACK.get(error.status_code)
         if code is None:
             return await unexpected(request, error)
-        return problem_response(code, str(error.detail), request.url.path)
+        # Starlette's own headers matter: a 405 names the methods that are allowed (`Allow`).
+        return problem_response(code, str(error.detail), request.url.path, headers=error.headers)
 
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         incident = uuid.uuid4().hex

@@ -47,7 +47,7 @@ class RateLimiter:
         self._script = client.register_script(_BUCKET)
 
     async def take(self, key_id: str, rate_per_s: int, burst: int, cost: int = 1) -> Verdict:
-        cost = max(1, min(cost, burst))
+        cost = max(1, cost)  # callers refuse a cost above the burst: it could never pass
         retry_ms = int(
             await self._script(
                 keys=[f"{self.prefix}gw:rate:{key_id}"], args=[rate_per_s, burst, cost]

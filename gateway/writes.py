@@ -140,7 +140,7 @@ class Writer:
             except TimeoutError:
                 return Written(await self._stored(request), retry)
             if self.activity is not None and outcome.status != Status.DUPLICATE:
-                self.activity.freshness(time.monotonic() - produced_at)
+                self.activity.freshness(request.program, time.monotonic() - produced_at)
             if outcome.status == Status.DUPLICATE:
                 return Written(await self._stored(request) or outcome, True)
             return Written(outcome, retry)

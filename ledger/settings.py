@@ -117,6 +117,9 @@ class Settings:
     gateway_rate_per_s: int = 1000
     gateway_rate_burst: int = 2000
     gateway_body_bytes_max: int = 1_048_576
+    # The gateway's Prometheus /metrics, on its own port: the API port serves no unauthenticated
+    # figures (outcomes by reason are business data).
+    gateway_metrics_port: int = 9103
     # Extra librdkafka properties (TLS, SASL, ...) passed through verbatim to every client.
     kafka_client_config: Mapping[str, str] = field(default_factory=dict)
     # The local stack launched by `ledger services` (no Docker needed).
@@ -276,6 +279,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "accounts compared between Redis and the journal per audit",
     ),
     EnvVar("LEDGER_GATEWAY_HOST", "gateway_host", str, "address the HTTP gateway listens on"),
+    EnvVar(
+        "LEDGER_GATEWAY_METRICS_PORT",
+        "gateway_metrics_port",
+        int,
+        "port of the gateway's Prometheus /metrics, 0 for none",
+        minimum=0,
+    ),
     EnvVar("LEDGER_GATEWAY_PORT", "gateway_port", int, "port the HTTP gateway listens on"),
     EnvVar("LEDGER_GATEWAY_WORKERS", "gateway_workers", int, "gateway worker processes"),
     EnvVar(

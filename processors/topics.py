@@ -18,13 +18,14 @@ from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
 from ledger.settings import Settings
+from processors.errors import ProcessorError
 
 ADMIN_TIMEOUT_S = 30.0
 METADATA_POLL_S = 0.2
 RETAIN_FOREVER = "-1"
 
 
-class TopicLayoutError(Exception):
+class TopicLayoutError(ProcessorError):
     """An existing topic does not match the ledger's layout; the message says which and how."""
 
 

@@ -1,7 +1,8 @@
 """Rolling counters of the last `WINDOW_S` seconds, kept in memory by each gateway process.
 
 Outcomes: every message on the mirror's outcome channel (all writers' requests, not only
-this gateway's) is counted by status and, when rejected, by reason, in one bucket per second.
+this gateway's) is counted by program and status and, when rejected, by reason, in one bucket
+per second; a view adds up only the programs its caller may see.
 Freshness: for requests THIS gateway produced, the seconds from just before producing to the
 outcome arriving on the channel (the mirror publishes it in the same Lua call that stores it,
 so that is when it became visible in Redis). Percentiles are over the last
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from readmodel.keys import Outcome
@@ -25,8 +26,8 @@ FRESHNESS_SAMPLES_MAX = 10_000
 @dataclass
 class _Second:
     second: int
-    statuses: Counter[str] = field(default_factory=Counter)
-    reasons: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, str]] = field(default_factory=Counter)  # (program, status)
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)  # (program, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,28 +53,36 @@ class Activity:
         self.clock = clock
         self.started = clock()
         self._seconds: deque[_Second] = deque()
-        self._freshness: deque[tuple[float, float]] = deque(maxlen=FRESHNESS_SAMPLES_MAX)
+        self._freshness: deque[tuple[float, str, float]] = deque(maxlen=FRESHNESS_SAMPLES_MAX)
 
     def outcome(self, outcome: Outcome) -> None:
         bucket = self._bucket(int(self.clock()))
-        bucket.statuses[outcome.status] += 1
+        bucket.statuses[(outcome.program, outcome.status)] += 1
         if outcome.status == "REJECTED":
-            bucket.reasons[outcome.reason or "unknown"] += 1
+            bucket.reasons[(outcome.program, outcome.reason or "unknown")] += 1
 
-    def freshness(self, seconds: float) -> None:
-        self._freshness.append((self.clock(), seconds))
+    def freshness(self, program: str, seconds: float) -> None:
+        self._freshness.append((self.clock(), program, seconds))
 
-    def view(self) -> ActivityView:
+    def view(self, programs: Iterable[str]) -> ActivityView:
+        """The last window, counting only `programs`."""
+        visible = set(programs)
         now = self.clock()
         self._trim(int(now))
         statuses: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
         for bucket in self._seconds:
-            statuses.update(bucket.statuses)
-            reasons.update(bucket.reasons)
+            for (program, status), count in bucket.statuses.items():
+                if program in visible:
+                    statuses[status] += count
+            for (program, reason), count in bucket.reasons.items():
+                if program in visible:
+                    reasons[reason] += count
         total = sum(statuses.values())
         span = min(float(WINDOW_S), max(1.0, now - self.started))
-        recent = sorted(s for at, s in self._freshness if at >= now - WINDOW_S)
+        recent = sorted(
+            s for at, program, s in self._freshness if at >= now - WINDOW_S and program in visible
+        )
         return ActivityView(
             window_s=WINDOW_S,
             outcomes=total,

@@ -16,12 +16,25 @@ from readmodel.keys import audit_last
 from readmodel.reader import ReadModel
 
 
-async def last_audit(client: redis.asyncio.Redis, prefix: str) -> dict[str, Any] | None:
-    """The last audit report the mirror's auditor stored, None before the first one."""
+async def last_audit(
+    client: redis.asyncio.Redis, prefix: str, visible: Iterable[str]
+) -> dict[str, Any] | None:
+    """The last audit report the auditor stored, None before the first one, with only the
+    problems of `visible` programs (problems that name no program, such as an undecodable
+    event, are everyone's)."""
     raw = await client.get(audit_last(prefix))
     if raw is None:
         return None
     report: dict[str, Any] = json.loads(raw)
+    allowed = set(visible) | {""}
+    by_program: dict[str, list[str]] = report.pop("problems_by_program", {})
+    report["problems"] = [
+        problem
+        for program, problems in sorted(by_program.items())
+        if program in allowed
+        for problem in problems
+    ]
+    report["ok"] = not report["problems"]
     return report
 
 
@@ -44,10 +57,11 @@ async def snapshot(
     prefix: str,
     visible_programs: Iterable[str],
 ) -> dict[str, Any]:
+    visible = list(visible_programs)
     return {
         "generated_at_ms": time.time_ns() // 1_000_000,
-        "activity": asdict(activity.view()),
+        "activity": asdict(activity.view(visible)),
         "lag": asdict(await lag.view()),
-        "totals": await program_totals(read_model, visible_programs),
-        "audit": await last_audit(client, prefix),
+        "totals": await program_totals(read_model, visible),
+        "audit": await last_audit(client, prefix, visible),
     }

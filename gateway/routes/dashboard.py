@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from gateway.access import api_key, services
+from gateway.access import api_key, charge, services
 from gateway.auth import ApiKey, Scope
 from gateway.dashboard.page import PAGE
 from gateway.dashboard.snapshot import snapshot
@@ -37,8 +37,11 @@ async def dashboard_data(
     key: Annotated[ApiKey, Depends(api_key)],
     found: Annotated[Services, Depends(services)],
 ) -> dict[str, Any]:
+    """Only the programs the key is bound to: their outcome counts, totals and audit
+    problems. Rate-limited like every other call of the key."""
     if not key.allows(Scope.ADMIN):
         raise GatewayError("scope_missing", f"this needs the {Scope.ADMIN.value} scope")
+    await charge(found, key, 1)
     return await snapshot(
         found.activity,
         found.lag,

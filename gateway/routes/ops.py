@@ -1,4 +1,7 @@
-"""Operations: /healthz, /readyz, /metrics, and the problem type pages /problems/{code}."""
+"""Operations: /healthz, /readyz, and the problem type pages /problems/{code}.
+
+/metrics is not served here: it is on its own port (LEDGER_GATEWAY_METRICS_PORT, gateway/app.py),
+so the API port shows nothing to a caller without a key."""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
 from gateway.access import services
@@ -49,16 +51,6 @@ async def _redis_answers(found: Services) -> bool:
         return bool(await asyncio.wait_for(found.redis.ping(), REDIS_CHECK_TIMEOUT_S))
     except (RedisError, OSError, TimeoutError):
         return False
-
-
-@router.get(
-    "/metrics",
-    summary="Prometheus metrics of this gateway process",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
-)
-async def metrics(found: Annotated[Services, Depends(services)]) -> Response:
-    return Response(generate_latest(found.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get(

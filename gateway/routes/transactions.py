@@ -29,6 +29,7 @@ from ledger.model import Request as LedgerRequest
 
 router = APIRouter(tags=["transactions"], route_class=StrictJsonRoute)
 writer_access = program_access(Scope.TRANSACTIONS_WRITE, Scope.ADJUSTMENTS_WRITE)
+batch_access = program_access(Scope.TRANSACTIONS_WRITE, Scope.ADJUSTMENTS_WRITE, cost=0)
 
 _WRITE_RESPONSES = {
     201: {
@@ -126,7 +127,7 @@ async def post_transaction(
         "Each item is handled like a single POST (same idempotency rules, waiting for its "
         "outcome in parallel with the others) and answered at its index with the HTTP status "
         "the single call would have given, and the result or the problem. Costs one rate-limit "
-        "token per item."
+        "token per item (413 batch_exceeds_burst when that is more than the key's burst)."
     ),
     response_model=BatchOut,
     responses=PROBLEM_RESPONSES,
@@ -134,9 +135,9 @@ async def post_transaction(
 async def post_batch(
     http: Request,
     body: BatchIn,
-    access: Annotated[Access, Depends(writer_access)],
+    access: Annotated[Access, Depends(batch_access)],
 ) -> BatchOut:
-    await access.charge(len(body.requests) - 1)
+    await access.charge(len(body.requests))
 
     async def one(index: int, item: Transaction) -> BatchItemOut:
         request_id = item.request_id or new_request_id()

@@ -28,6 +28,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-d
 
 from ledger.settings import Settings
 from processors.core.store import PartitionStore
+from processors.errors import ProcessorError
 from schemas.contracts import WireContracts
 
 READ_BATCH_RECORDS = 10_000
@@ -36,7 +37,7 @@ SETTLED_POLL_S = 0.05
 LIST_OFFSETS_TIMEOUT_S = 30.0
 
 
-class ReadTimeout(Exception):
+class ReadTimeout(ProcessorError):
     """A topic could not be read to its end in time."""
 
 

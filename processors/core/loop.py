@@ -56,6 +56,7 @@ from processors.core.changelog import ReadTimeout, owned, restore_partitions
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
+from processors.errors import ProcessorError
 from schemas.contracts import TRACE_HEADER, WireContracts
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ MAX_POLL_INTERVAL_MS = 900_000
 PRODUCER_MARGIN_BYTES = 100_000
 
 
-class SessionFailed(Exception):
+class SessionFailed(ProcessorError):
     """The session cannot go on; a new one (new producer and consumer) must take over."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.model import LedgerEvent
+from processors.errors import ProcessorError
 
 PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 KEYS = frozenset(
@@ -47,7 +48,7 @@ TIMEOUT_MS_DEFAULT = 5_000
 QUEUE_MAX_DEFAULT = 1_000
 
 
-class PartnerConfigError(ValueError):
+class PartnerConfigError(ProcessorError, ValueError):
     """The partners file is wrong; the message names the key."""
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -62,7 +63,27 @@ class AuditReport:
         return not self.problems
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "ok": self.ok}, indent=2)
+        by_program: dict[str, list[str]] = {}
+        for problem in self.problems:
+            by_program.setdefault(problem_program(problem), []).append(problem)
+        return json.dumps(
+            {**asdict(self), "ok": self.ok, "problems_by_program": by_program}, indent=2
+        )
+
+
+_SYSTEM_WIDE = re.compile(r"^(?:trial balance|@holds|@transit|totals) of (\S+) ")
+
+
+def problem_program(problem: str) -> str:
+    """The program a problem line is about ("" if none), so that a reader (the dashboard)
+    shows a key only its own programs' problems. Lines name it first (`acme:ann ...`,
+    `changelog: acme:ann ...`) or as `... of acme ...`."""
+    text = problem.removeprefix("changelog: ")
+    found = _SYSTEM_WIDE.match(text)
+    if found:
+        return found.group(1)
+    program, separator, _ = text.partition(":")
+    return program if separator and " " not in program else ""
 
 
 def fold_journal(

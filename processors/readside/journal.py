@@ -23,13 +23,14 @@ from confluent_kafka import (
 )
 
 from ledger.settings import Settings
+from processors.errors import ProcessorError
 
 READ_BATCH_RECORDS = 5_000
 READ_POLL_S = 0.2
 METADATA_TIMEOUT_S = 30.0
 
 
-class JournalReadTimeout(Exception):
+class JournalReadTimeout(ProcessorError):
     """The journal could not be read to the requested end in time."""
 
 

@@ -29,6 +29,7 @@ from typing import TextIO
 import redis
 
 from ledger.settings import Settings
+from processors.errors import ProcessorError
 from processors.readside.announce import RecentOutcomes
 from processors.readside.generation import drop_generation, new_generation_id, swap_in
 from processors.readside.journal import (
@@ -46,7 +47,7 @@ from schemas.contracts import WireContracts
 BEGINNING = -2
 
 
-class ReplayError(Exception):
+class ReplayError(ProcessorError):
     """A replay was asked for something the journal does not have (unknown partition)."""
 
 

@@ -27,11 +27,13 @@ import aiokafka
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
+from processors.errors import ProcessorError
+
 SCHEME = "ledger-kafka"
 READ_COMMITTED = "read_committed"
 
 
-class ReadCommittedTransportError(RuntimeError):
+class ReadCommittedTransportError(ProcessorError):
     """The installed aiokafka no longer exposes what this override relies on."""
 
 

@@ -22,6 +22,8 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
         # Many processes share this host in tests: none serves metrics unless a test asks.
         LEDGER_CORE_METRICS_PORT="0",
         LEDGER_MIRROR_METRICS_PORT="0",
+        LEDGER_AUDITOR_METRICS_PORT="0",
+        LEDGER_GATEWAY_METRICS_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

@@ -50,6 +50,7 @@ class Ledger:
     url: str
     processes: dict[str, LedgerProcess]
     keys: KeyAdmin
+    metrics_url: str
 
     def key(
         self,
@@ -76,11 +77,13 @@ class Ledger:
 def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **env: str) -> Ledger:
     ensure_topics(AdminClient(settings.kafka_config()), ledger_topics(settings))
     port = free_port()
+    metrics_port = free_port()
     # Writes wait up to 30 s for their outcome (5 s by default): a busy CI machine must not
     # turn a 201 into a 202. Tests of the timeout path set their own.
     environment = settings_env(
         settings,
         LEDGER_GATEWAY_PORT=str(port),
+        LEDGER_GATEWAY_METRICS_PORT=str(metrics_port),
         **{"LEDGER_GATEWAY_OUTCOME_TIMEOUT_MS": "30000", **env},
     )
     argv = {
@@ -95,7 +98,9 @@ def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **en
         for name, args in argv.items()
     }
     keys = KeyAdmin(redis.Redis.from_url(settings.redis_url), settings.redis_key_prefix)
-    ledger = Ledger(settings, f"http://127.0.0.1:{port}", processes, keys)
+    ledger = Ledger(
+        settings, f"http://127.0.0.1:{port}", processes, keys, f"http://127.0.0.1:{metrics_port}"
+    )
     ledger.start(*names)
     return ledger
 

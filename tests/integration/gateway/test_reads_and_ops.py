@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
+
 from gateway.auth import Scope
 from tests.integration.gateway.conftest import Ledger, account
 
@@ -112,7 +114,9 @@ def test_health_readiness_metrics_openapi_and_problem_pages(ledger: Ledger) -> N
         assert client.get("/healthz").json() == {"status": "ok", "checks": {}}
         ready = client.get("/readyz").json()
         assert ready == {"status": "ok", "checks": {"kafka": True, "redis": True, "outcomes": True}}
-        metrics = client.get("/metrics").text
+        # Not on the API port, where a caller without a key could read outcomes by reason.
+        assert client.get("/metrics").status_code == 404
+        metrics = httpx.get(f"{ledger.metrics_url}/metrics", timeout=10).text
         assert "ledger_gateway_http_requests_total" in metrics
         assert 'route="/v1/programs/{program}/transactions"' in metrics
         assert "rlk_" not in metrics

@@ -93,7 +93,7 @@ def test_prometheus_scrapes_every_ledger_process_and_grafana_is_provisioned(
         f"core:{defaults.core_metrics_port}",
         f"mirror:{defaults.mirror_metrics_port}",
         f"auditor:{defaults.auditor_metrics_port}",
-        f"gateway:{defaults.gateway_port}",
+        f"gateway:{defaults.gateway_metrics_port}",
     }
     assert services["core"]["environment"]["LEDGER_METRICS_HOST"] == "0.0.0.0"
 

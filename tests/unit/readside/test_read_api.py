@@ -113,3 +113,15 @@ def test_key_parts_never_alias(account: str, request: str, other: str, other_req
     are the same (account, request)."""
     same = request_suffix("acme", account, request) == request_suffix("acme", other, other_request)
     assert same == ((account, request) == (other, other_request))
+
+
+def test_audit_problems_name_their_program() -> None:
+    from processors.readside.audit import problem_program
+
+    assert problem_program("acme:ann points: lots sum to 3, available is 2") == "acme"
+    assert problem_program("changelog: beta:bob differs from the journal's fold in lots") == "beta"
+    assert problem_program("trial balance of acme points is 1, not 0") == "acme"
+    assert problem_program("totals of beta miles|@issuance: Redis has 1") == "beta"
+    assert problem_program("@transit of acme points is negative: -5") == "acme"
+    assert problem_program("acme:ann:3: postings of points sum to 1") == "acme"
+    assert problem_program("journal 3@7 undecodable") == ""
