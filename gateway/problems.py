@@ -1,6 +1,6 @@
 """Every error the gateway answers with, as RFC 9457 problem+json, from ONE table.
 
-`PROBLEMS` maps each problem code to its HTTP status and title: all 32 rejection reasons of
+`PROBLEMS` maps each problem code to its HTTP status and title: all 33 rejection reasons of
 the ledger (`ledger.reasons.Reason`) and the gateway's own errors. Nothing else in the
 gateway picks an error status; routes raise `GatewayError(code, detail)` and the handlers
 installed by `install_problem_handlers` render it. Unexpected exceptions become a bare
@@ -75,6 +75,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.CAPTURE_EXCEEDS_HOLD: ProblemKind(_REJECTED, "Capture exceeds the hold"),
     Reason.ALREADY_REVERSED: ProblemKind(_REJECTED, "Already reversed"),
     Reason.REVERSAL_EXCEEDS_ORIGINAL: ProblemKind(_REJECTED, "Reversal exceeds the original"),
+    Reason.ACCRUAL_EXPIRED: ProblemKind(_REJECTED, "Accrual expired"),
     Reason.INSUFFICIENT_FUNDS: ProblemKind(_REJECTED, "Insufficient funds"),
     Reason.ACCRUAL_ALREADY_SPENT: ProblemKind(_REJECTED, "Accrual already spent"),
     Reason.BALANCE_OVERFLOW: ProblemKind(_REJECTED, "Balance would overflow"),

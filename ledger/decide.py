@@ -297,13 +297,22 @@ def _accrue(c: _Context) -> _Effect | Reason:
     Postings: @issuance -a, account +a. Reasons: balance_overflow.
     """
     amount = c.request.amount
-    request_id = c.request.request_id
-    effect = _credit(c, ((amount, _lot_expiry(c)),), ISSUANCE, origin=request_id)
+    expires = _lot_expiry(c)
+    effect = _credit(c, ((amount, expires),), ISSUANCE)
     if isinstance(effect, Reason):
         return effect
     lot_id = effect.lots[0].lot_id if effect.lots else None
     effect.reversibles = (
-        Reversible(request_id, Operation.ACCRUE, c.asset.code, amount, 0, lot_id, c.now),
+        Reversible(
+            c.request.request_id,
+            Operation.ACCRUE,
+            c.asset.code,
+            amount,
+            0,
+            lot_id,
+            c.now,
+            expires,
+        ),
     )
     return effect
 
@@ -417,18 +426,20 @@ def _reverse(c: _Context) -> _Effect | Reason:
     its request_id, within the program's reversal window). Reversals add up and never exceed
     the original.
 
-    Reversing an ACCRUE takes the value back from the lot it created first; then, for what of
-    the accrual expired, from @expired (the customer already lost that value: it is not
-    charged twice); then from the other lots in spending order (expired ones included). If
-    the account no longer has what it is charged, the asset's clawback policy decides:
-    allow_negative takes what is there and leaves the balance negative; reject refuses with
-    accrual_already_spent. Postings: account -c, @expired -e, @issuance +a (c + e = a).
+    Reversing an ACCRUE takes the value back from the lot of its expiry first, then from the
+    other lots in spending order (expired ones included). Once the accrual's expiry has
+    passed it cannot be reversed (accrual_expired): its value already left the customer,
+    spent or expired, and taking it again would charge it twice. If the account no longer
+    has the value (spent, transferred), the asset's clawback policy decides: allow_negative
+    takes what is there and leaves the balance negative; reject refuses with
+    accrual_already_spent. Postings: account -a, @issuance +a.
 
     Reversing a REDEEM or CAPTURE credits a new lot expiring at expires_at_ms or now + the
     lot lifetime. Postings: @redemptions -a, account +a.
 
     Reasons: reference_not_found, reference_wrong_kind, reference_asset_mismatch,
-    already_reversed, reversal_exceeds_original, accrual_already_spent, balance_overflow.
+    already_reversed, reversal_exceeds_original, accrual_expired, accrual_already_spent,
+    balance_overflow.
     """
     reference = c.request.reference
     assert reference is not None
@@ -447,30 +458,16 @@ def _reverse(c: _Context) -> _Effect | Reason:
     amount = c.request.amount
     if original.reversed_amount + amount > original.amount:
         return Reason.REVERSAL_EXCEEDS_ORIGINAL
-    from_expired = 0
     if original.operation is Operation.ACCRUE:
-        in_lot = next((lot.amount for lot in c.lots if lot.lot_id == original.lot_id), 0)
-        from_expired = min(max(amount - in_lot, 0), original.expired_amount)
-        charged = amount - from_expired
-        effect = _claw_back(c, charged, original.lot_id, ISSUANCE, Reason.ACCRUAL_ALREADY_SPENT)
-        if not isinstance(effect, Reason) and from_expired:
-            code = c.asset.code
-            effect.postings = [
-                *([Posting(c.request.account_id, code, -charged)] if charged else []),
-                Posting(EXPIRED, code, -from_expired),
-                Posting(ISSUANCE, code, amount),
-            ]
+        expires = original.expires_at_ms
+        if expires is not None and c.now >= expires:
+            return Reason.ACCRUAL_EXPIRED
+        effect = _claw_back(c, amount, expires, ISSUANCE, Reason.ACCRUAL_ALREADY_SPENT)
     else:
         effect = _credit(c, ((amount, _lot_expiry(c)),), REDEMPTIONS)
     if isinstance(effect, Reason):
         return effect
-    effect.reversibles = (
-        replace(
-            original,
-            reversed_amount=original.reversed_amount + amount,
-            expired_amount=original.expired_amount - from_expired,
-        ),
-    )
+    effect.reversibles = (replace(original, reversed_amount=original.reversed_amount + amount),)
     return effect
 
 
@@ -486,7 +483,7 @@ def _adjust(c: _Context) -> _Effect | Reason:
     amount = c.request.amount
     if amount > 0:
         return _credit(c, ((amount, _lot_expiry(c)),), ADJUSTMENTS)
-    return _claw_back(c, -amount, None, ADJUSTMENTS, Reason.INSUFFICIENT_FUNDS)
+    return _claw_back(c, -amount, None, ADJUSTMENTS, Reason.INSUFFICIENT_FUNDS, first=False)
 
 
 def _transfer(c: _Context) -> _Effect | Reason:
@@ -548,7 +545,6 @@ def _transfer_leg(c: _Context) -> _Effect | Reason:
 def _expire(c: _Context) -> _Effect | Reason:
     """EXPIRE (system, id `expire:<lot_id>`, reference = lot id): remove what is left of a lot
     whose expiry has passed. Slices under an open hold are not in the lot and stay untouched.
-    If an ACCRUE created the lot, its reversal record learns how much expired.
 
     Postings: account -x, @expired +x. Reasons: reference_not_found, timer_not_due.
     """
@@ -566,7 +562,6 @@ def _expire(c: _Context) -> _Effect | Reason:
         available=c.balance.available - lot.amount,
         held=c.balance.held,
         lots=[replace(lot, amount=0)],
-        reversibles=_expired_accruals(c, [(lot.origin, lot.amount)]),
     )
 
 
@@ -574,22 +569,26 @@ def _expire(c: _Context) -> _Effect | Reason:
 
 
 def _lot_expiry(c: _Context) -> int | None:
+    """The request's expiry, else now + the asset's lot lifetime rounded up to the asset's
+    expiry granularity (so a day's credits share one expiry, and one lot)."""
     if c.request.expires_at_ms is not None:
         return c.request.expires_at_ms
     lifetime = c.asset.lot_lifetime_ms
-    return None if lifetime is None else c.now + lifetime
+    if lifetime is None:
+        return None
+    expires = c.now + lifetime
+    granularity = c.asset.lot_expiry_granularity_ms
+    if granularity:
+        expires = -(-expires // granularity) * granularity
+    return expires
 
 
 def _credit(
-    c: _Context,
-    parts: tuple[tuple[int, int | None], ...],
-    counterpart: str,
-    origin: str | None = None,
+    c: _Context, parts: tuple[tuple[int, int | None], ...], counterpart: str
 ) -> _Effect | Reason:
-    """Credit slices as new lots; a negative balance absorbs the earliest-expiring first.
-
-    Lot ids: `<sequence>` for one slice, `<sequence>.<n>` for several. `origin`: the ACCRUE
-    whose lot this is.
+    """Credit slices as lots; a negative balance absorbs the earliest-expiring first. A slice
+    whose expiry already has a lot joins it; a new lot's id is `<sequence>` for one slice,
+    `<sequence>.<n>` for several.
     """
     total = sum(amount for amount, _ in parts)
     balance = c.balance
@@ -602,20 +601,24 @@ def _credit(
     single = len(parts) == 1
     if not single:
         parts = tuple(sorted(parts, key=_part_order))
-    lots: list[Lot] = []
+    changed: dict[int | None, Lot] = {}
     for index, (amount, expires) in enumerate(parts):
         if debt:
             paid = amount if amount <= debt else debt
             debt -= paid
             amount -= paid
-        if amount:
+        if not amount:
+            continue
+        lot = changed.get(expires) or lotbook.lot_with_expiry(c.lots, expires)
+        if lot is None:
             lot_id = str(sequence) if single else f"{sequence}.{index}"
-            lots.append(Lot(lot_id, code, amount, expires, sequence, origin))
+            lot = Lot(lot_id, code, 0, expires, sequence)
+        changed[expires] = Lot(lot.lot_id, code, lot.amount + amount, expires, lot.created_sequence)
     return _Effect(
         postings=[Posting(counterpart, code, -total), Posting(c.request.account_id, code, total)],
         available=balance.available + total,
         held=balance.held,
-        lots=lots,
+        lots=list(changed.values()),
     )
 
 
@@ -624,10 +627,16 @@ def _part_order(part: tuple[int, int | None]) -> int:
 
 
 def _claw_back(
-    c: _Context, amount: int, first_lot_id: str | None, counterpart: str, refusal: Reason
+    c: _Context,
+    amount: int,
+    first_expiry: int | None,
+    counterpart: str,
+    refusal: Reason,
+    first: bool = True,
 ) -> _Effect | Reason:
-    """Debit as a correction: the named lot first, then every lot in spending order (expired
-    ones too, they would vanish anyway); a shortfall follows the asset's clawback policy."""
+    """Debit as a correction: the lot of `first_expiry` first (when `first`), then every lot
+    in spending order (expired ones too, they would vanish anyway); a shortfall follows the
+    asset's clawback policy."""
     balance = c.balance
     shortfall = amount - (balance.available if balance.available > 0 else 0)
     if shortfall > 0:
@@ -636,9 +645,9 @@ def _claw_back(
         if balance.available - amount < INT64_MIN:
             return Reason.BALANCE_OVERFLOW
     ordered = c.lots
-    if first_lot_id is not None:
-        first = tuple(lot for lot in ordered if lot.lot_id == first_lot_id)
-        ordered = first + tuple(lot for lot in ordered if lot.lot_id != first_lot_id)
+    if first:
+        head = tuple(lot for lot in ordered if lot.expires_at_ms == first_expiry)
+        ordered = head + tuple(lot for lot in ordered if lot.expires_at_ms != first_expiry)
     changed, _, _ = lotbook.take(ordered, amount, None)
     code = c.asset.code
     return _Effect(
@@ -676,9 +685,8 @@ def _close_hold(c: _Context, hold: Hold, captured: int) -> _Effect:
     postings = [Posting(HOLDS, code, -hold.amount)]
     if captured:
         postings.append(Posting(REDEMPTIONS, code, captured))
-    current = {lot.lot_id: lot for lot in c.lots}
-    returned: list[Lot] = []
-    expired: list[tuple[str | None, int]] = []
+    returned: dict[int | None, Lot] = {}
+    expired = 0
     to_skip = captured
     debt = -c.balance.available if c.balance.available < 0 else 0
     for part in hold.portions:
@@ -694,40 +702,27 @@ def _close_hold(c: _Context, hold: Hold, captured: int) -> _Effect:
         if not amount:
             continue
         if not lotbook.is_spendable(part, c.now):
-            expired.append((part.origin, amount))
+            expired += amount
             continue
-        lot = current.get(part.lot_id)
-        base = lot.amount if lot is not None else 0
-        returned.append(replace(part, amount=base + amount))
+        # Back to the lot of its expiry: the one now holding that expiry, or the one it came
+        # from (recreated when it was emptied meanwhile).
+        expires = part.expires_at_ms
+        lot = returned.get(expires) or lotbook.lot_with_expiry(c.lots, expires) or part
+        base = 0 if lot is part else lot.amount
+        returned[expires] = Lot(lot.lot_id, code, base + amount, expires, lot.created_sequence)
     released = hold.amount - captured
     if released:
         postings.append(Posting(account, code, released))
-    expired_total = sum(amount for _, amount in expired)
-    if expired_total:
-        postings.append(Posting(account, code, -expired_total))
-        postings.append(Posting(EXPIRED, code, expired_total))
+    if expired:
+        postings.append(Posting(account, code, -expired))
+        postings.append(Posting(EXPIRED, code, expired))
     return _Effect(
         postings=postings,
-        available=c.balance.available + released - expired_total,
+        available=c.balance.available + released - expired,
         held=c.balance.held - hold.amount,
-        lots=returned,
+        lots=list(returned.values()),
         holds_closed=(hold.hold_id,),
-        reversibles=_expired_accruals(c, expired),
     )
-
-
-def _expired_accruals(c: _Context, expired: list[tuple[str | None, int]]) -> tuple[Reversible, ...]:
-    """The reversal records of the accruals whose value just expired, told how much."""
-    by_origin: dict[str, int] = {}
-    for origin, amount in expired:
-        if origin is not None:
-            by_origin[origin] = by_origin.get(origin, 0) + amount
-    updated = []
-    for origin, amount in by_origin.items():
-        record = live_reversible(c.state.reversibles, origin, c.now, c.program.reversal_window_ms)
-        if record is not None and record.operation is Operation.ACCRUE:
-            updated.append(replace(record, expired_amount=record.expired_amount + amount))
-    return tuple(updated)
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 """Lots: spending order, taking value out of lots, and putting it back.
 
 Spending order is earliest expiry first, non-expiring lots last, ties broken by the sequence
-that created the lot (older first) and then by lot id. Every lot tuple in an `AccountState`
-is kept in this order, by `decide` and `evolve` alike, through `apply_lot_changes`.
+that created the lot (older first) and then by lot id. An account holds at most one lot per
+asset and expiry (decide merges value credited with an expiry that has a lot into it), so
+the state grows with the number of distinct expiries, not with the number of credits. Every
+lot tuple in an `AccountState` is kept in this order, by `decide` and `evolve` alike, through
+`apply_lot_changes`.
 
 A lot is *spendable* while `now < expires_at_ms`. Between its expiry and the EXPIRE timer that
 removes it, an expired lot still counts in `available` but cannot be redeemed, held or
@@ -56,8 +59,8 @@ def take(lots: Iterable[Lot], amount: int, now_ms: int | None) -> tuple[list[Lot
         missing -= part
         # Built directly: dataclasses.replace costs several times more on this hot path.
         expires, sequence = lot.expires_at_ms, lot.created_sequence
-        changed.append(Lot(lot.lot_id, lot.asset, lot.amount - part, expires, sequence, lot.origin))
-        taken.append(Lot(lot.lot_id, lot.asset, part, expires, sequence, lot.origin))
+        changed.append(Lot(lot.lot_id, lot.asset, lot.amount - part, expires, sequence))
+        taken.append(Lot(lot.lot_id, lot.asset, part, expires, sequence))
     return changed, taken, missing
 
 
@@ -77,3 +80,8 @@ def apply_lot_changes(lots: tuple[Lot, ...], changes: Sequence[Lot]) -> tuple[Lo
         else:
             by_id[change.lot_id] = change
     return tuple(sorted(by_id.values(), key=spending_key))
+
+
+def lot_with_expiry(lots: Iterable[Lot], expires_at_ms: int | None) -> Lot | None:
+    """The lot holding value with this expiry, if the account has one."""
+    return next((lot for lot in lots if lot.expires_at_ms == expires_at_ms), None)

@@ -147,9 +147,6 @@ class Lot:
     amount: int
     expires_at_ms: int | None
     created_sequence: int
-    origin: str | None = None
-    """request_id of the ACCRUE that created the lot, so its expiry can be told to that
-    accrual's reversal record (None for every other lot)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +197,9 @@ class Reversible:
     reversed_amount: int
     lot_id: str | None
     recorded_at_ms: int
-    expired_amount: int = 0
-    """ACCRUE only: how much of the accrued value expired and was not taken back yet. A
-    reversal takes it back from @expired instead of charging the customer a second time."""
+    expires_at_ms: int | None = None
+    """ACCRUE only: when the accrued value expires. Once it has, the accrual cannot be
+    reversed (`accrual_expired`): its value left the customer, spent or expired."""
 
 
 @dataclass(frozen=True, slots=True)

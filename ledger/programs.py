@@ -74,6 +74,9 @@ class Asset:
     lot_lifetime_ms: int | None
     clawback: ClawbackPolicy
     amount_max: int
+    lot_expiry_granularity_ms: int | None = None
+    """Expiries computed from the lot lifetime are rounded up to a multiple of this (since the
+    epoch, UTC): value credited the same day then shares one expiry, and so one lot."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,17 @@ _PROGRAM_DEFAULTS: dict[str, str] = {
     "hold_timeout_max": "24h",
 }
 _PROGRAM_KEYS = frozenset({*_PROGRAM_DEFAULTS, "assets"})
-_ASSET_KEYS = frozenset({"kind", "scale", "transferable", "lot_lifetime", "clawback", "amount_max"})
+_ASSET_KEYS = frozenset(
+    {
+        "kind",
+        "scale",
+        "transferable",
+        "lot_lifetime",
+        "lot_expiry_granularity",
+        "clawback",
+        "amount_max",
+    }
+)
 
 
 def load_programs(path: str | Path) -> dict[str, Program]:
@@ -175,7 +188,15 @@ def _asset(code: str, table: Any, path: str) -> Asset:
         raise InvalidValueError(f"{path}.lot_lifetime", "must be longer than 0ms")
     clawback = _choice(table.get("clawback", "reject"), ClawbackPolicy, f"{path}.clawback")
     amount_max = _integer(_required(table, "amount_max", path), f"{path}.amount_max", 1, INT64_MAX)
-    return Asset(code, kind, scale, transferable, lifetime, clawback, amount_max)
+    granularity_raw = table.get("lot_expiry_granularity")
+    granularity = (
+        None
+        if granularity_raw is None
+        else _duration(granularity_raw, f"{path}.lot_expiry_granularity")
+    )
+    if granularity is not None and granularity <= 0:
+        raise InvalidValueError(f"{path}.lot_expiry_granularity", "must be longer than 0ms")
+    return Asset(code, kind, scale, transferable, lifetime, clawback, amount_max, granularity)
 
 
 def _required(table: Mapping[str, Any], key: str, path: str) -> Any:

@@ -87,6 +87,9 @@ class Reason(StrEnum):
     """The referenced request has been reversed in full already."""
     REVERSAL_EXCEEDS_ORIGINAL = "reversal_exceeds_original"
     """Earlier reversals plus this one would exceed the original amount."""
+    ACCRUAL_EXPIRED = "accrual_expired"
+    """REVERSE of an ACCRUE whose value has expired: it already left the customer, spent or
+    expired, and charging it again would take it twice (an operator ADJUST corrects)."""
     # --- can the account afford it --------------------------------------------------------------
     INSUFFICIENT_FUNDS = "insufficient_funds"
     """Spendable (unexpired, unreserved) balance is below the amount."""

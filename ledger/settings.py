@@ -58,6 +58,16 @@ class TopicNames:
         return f"{self.prefix}state-changelog"
 
     @property
+    def state_receipts(self) -> str:
+        """An account's idempotency receipts, one record each (compacted)."""
+        return f"{self.prefix}state-receipts"
+
+    @property
+    def state_reversibles(self) -> str:
+        """An account's reversal records, one record each (compacted)."""
+        return f"{self.prefix}state-reversibles"
+
+    @property
     def requests_dlq(self) -> str:
         return f"{self.prefix}requests.dlq"
 

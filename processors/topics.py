@@ -70,6 +70,18 @@ def ledger_topics(settings: Settings, partitions: int | None = None) -> list[Top
             {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
             enforced=("cleanup.policy",),
         ),
+        # The rest of an account's state, one small record per request id, so that a busy
+        # account's state record stays small: receipts and reversal records, tombstoned when
+        # they leave their window.
+        *(
+            TopicSpec(
+                name,
+                n,
+                {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+                enforced=("cleanup.policy",),
+            )
+            for name in (topics.state_receipts, topics.state_reversibles)
+        ),
         # Poison input is kept until an operator has looked at it.
         TopicSpec(
             topics.requests_dlq,

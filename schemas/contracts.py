@@ -12,17 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ledger.model import AccountState, LedgerEvent, Request
+from ledger.model import AccountState, LedgerEvent, Receipt, Request, Reversible
 from schemas.codec import AvroCodec, SchemaCatalogue
 from schemas.exceptions import LimitExceededError, MalformedBodyError
 from schemas.limits import request_violations
 from schemas.records import (
     Record,
     event_to_record,
+    receipt_to_record,
     record_to_event,
+    record_to_receipt,
     record_to_request,
+    record_to_reversible,
     record_to_state,
     request_to_record,
+    reversible_to_record,
     state_to_record,
 )
 from schemas.registry import ConfluentSchemaRegistry
@@ -37,9 +41,24 @@ def account_key(program: str, account_id: str) -> bytes:
     return f"{program}:{account_id}".encode()
 
 
+def memory_key(program: str, account_id: str, request_id: str) -> bytes:
+    """The key of one receipt or reversal record of an account: the account's key, length
+    first so that no two (account, request_id) pairs can share a key, then the request_id."""
+    account = account_key(program, account_id)
+    return len(account).to_bytes(4, "big") + account + request_id.encode()
+
+
+def split_memory_key(key: bytes) -> tuple[bytes, str]:
+    """(account key, request_id) of a `memory_key`."""
+    length = int.from_bytes(key[:4], "big")
+    return key[4 : 4 + length], key[4 + length :].decode()
+
+
 REQUEST = "rewards.ledger.TransactionRequest"
 EVENT = "rewards.ledger.LedgerEvent"
 STATE = "rewards.ledger.AccountState"
+STATE_RECEIPT = "rewards.ledger.StateReceipt"
+STATE_REVERSIBLE = "rewards.ledger.StateReversible"
 
 _T = TypeVar("_T")
 
@@ -67,8 +86,21 @@ class WireContracts:
     def encode_event(self, event: LedgerEvent, topic: str) -> bytes:
         return self.codec.encode(event_to_record(event), EVENT, topic=topic)
 
-    def encode_state(self, state: AccountState, topic: str) -> bytes:
-        return self.codec.encode(state_to_record(state), STATE, topic=topic)
+    def encode_state(self, state: AccountState, topic: str, memory: bool = True) -> bytes:
+        """`memory=False`: without receipts and reversal records (see encode_receipt)."""
+        return self.codec.encode(state_to_record(state, memory), STATE, topic=topic)
+
+    def encode_receipt(self, program: str, account_id: str, receipt: Receipt, topic: str) -> bytes:
+        return self.codec.encode(
+            receipt_to_record(program, account_id, receipt), STATE_RECEIPT, topic=topic
+        )
+
+    def encode_reversible(
+        self, program: str, account_id: str, reversible: Reversible, topic: str
+    ) -> bytes:
+        return self.codec.encode(
+            reversible_to_record(program, account_id, reversible), STATE_REVERSIBLE, topic=topic
+        )
 
     def decode_request(self, data: bytes) -> Request:
         """Raises UndecodableMessage, LimitExceededError for a request over a size limit."""
@@ -83,6 +115,12 @@ class WireContracts:
 
     def decode_state(self, data: bytes) -> AccountState:
         return self._decode(data, STATE, record_to_state)
+
+    def decode_receipt(self, data: bytes) -> tuple[str, str, Receipt]:
+        return self._decode(data, STATE_RECEIPT, record_to_receipt)
+
+    def decode_reversible(self, data: bytes) -> tuple[str, str, Reversible]:
+        return self._decode(data, STATE_REVERSIBLE, record_to_reversible)
 
     def _decode(self, data: bytes, schema: str, convert: Callable[[Record], _T]) -> _T:
         record = self.codec.decode(data, expected_schema=schema).record

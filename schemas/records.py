@@ -110,7 +110,6 @@ def _lot_to_record(lot: Lot) -> Record:
         "amount": lot.amount,
         "expires_at_ms": lot.expires_at_ms,
         "created_sequence": lot.created_sequence,
-        "origin": lot.origin,
     }
 
 
@@ -121,7 +120,6 @@ def _record_to_lot(record: Record) -> Lot:
         record["amount"],
         record.get("expires_at_ms"),
         record["created_sequence"],
-        record.get("origin"),
     )
 
 
@@ -164,7 +162,7 @@ def _reversible_to_record(reversible: Reversible) -> Record:
         "reversed_amount": reversible.reversed_amount,
         "lot_id": reversible.lot_id,
         "recorded_at_ms": reversible.recorded_at_ms,
-        "expired_amount": reversible.expired_amount,
+        "expires_at_ms": reversible.expires_at_ms,
     }
 
 
@@ -177,7 +175,7 @@ def _record_to_reversible(record: Record) -> Reversible:
         record["reversed_amount"],
         record.get("lot_id"),
         record["recorded_at_ms"],
-        record.get("expired_amount", 0),
+        record.get("expires_at_ms"),
     )
 
 
@@ -267,7 +265,9 @@ def record_to_event(record: Record) -> LedgerEvent:
 # --- state ----------------------------------------------------------------------------------
 
 
-def state_to_record(state: AccountState) -> Record:
+def state_to_record(state: AccountState, memory: bool = True) -> Record:
+    """The state as a record; without `memory`, its receipts and reversal records are left
+    out (the core's changelog keeps them one per record in their own topics)."""
     return {
         "program": state.program,
         "account_id": state.account_id,
@@ -276,8 +276,12 @@ def state_to_record(state: AccountState) -> Record:
         "balances": [_balance_to_record(balance) for balance in state.balances.values()],
         "lots": [_lot_to_record(lot) for lots in state.lots.values() for lot in lots],
         "holds": [_hold_to_record(hold) for hold in state.holds.values()],
-        "receipts": [_receipt_to_record(receipt) for receipt in state.receipts.values()],
-        "reversibles": [_reversible_to_record(item) for item in state.reversibles.values()],
+        "receipts": (
+            [_receipt_to_record(receipt) for receipt in state.receipts.values()] if memory else []
+        ),
+        "reversibles": (
+            [_reversible_to_record(item) for item in state.reversibles.values()] if memory else []
+        ),
     }
 
 
@@ -287,8 +291,8 @@ def record_to_state(record: Record) -> AccountState:
         lot = _record_to_lot(item)
         lots.setdefault(lot.asset, []).append(lot)
     holds = (_record_to_hold(item) for item in record["holds"])
-    receipts = (_record_to_receipt(item) for item in record["receipts"])
-    reversibles = (_record_to_reversible(item) for item in record["reversibles"])
+    receipts = (_record_to_receipt(item) for item in record.get("receipts") or ())
+    reversibles = (_record_to_reversible(item) for item in record.get("reversibles") or ())
     balances = (_record_to_balance(item) for item in record["balances"])
     return AccountState(
         program=record["program"],
@@ -301,3 +305,26 @@ def record_to_state(record: Record) -> AccountState:
         receipts={receipt.request_id: receipt for receipt in receipts},
         reversibles={item.request_id: item for item in reversibles},
     )
+
+
+# --- an account's memory, one record per request id ------------------------------------------
+
+
+def receipt_to_record(program: str, account_id: str, receipt: Receipt) -> Record:
+    return {"program": program, "account_id": account_id, "receipt": _receipt_to_record(receipt)}
+
+
+def record_to_receipt(record: Record) -> tuple[str, str, Receipt]:
+    return record["program"], record["account_id"], _record_to_receipt(record["receipt"])
+
+
+def reversible_to_record(program: str, account_id: str, reversible: Reversible) -> Record:
+    return {
+        "program": program,
+        "account_id": account_id,
+        "reversible": _reversible_to_record(reversible),
+    }
+
+
+def record_to_reversible(record: Record) -> tuple[str, str, Reversible]:
+    return record["program"], record["account_id"], _record_to_reversible(record["reversible"])

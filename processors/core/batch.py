@@ -14,7 +14,10 @@ the transaction must contain, in order:
    of the batch); a timer that did not apply is tried again `TIMER_RETRY_MS` later, never
    dropped;
 3. the latest `AccountState` of every account the batch touched, once, to its changelog
-   partition.
+   partition, without its receipts and reversal records: those changed by the batch's events
+   go one record per request id to their own compacted topics (a tombstone for each id an
+   event forgot), on the same partition. So a busy account's state record stays as small as
+   its lots and holds, whatever its activity.
 
 Every record is checked against `record_bytes_max` before it is staged, so the transaction
 never meets a record the producer or the broker would refuse (that used to stop every
@@ -34,15 +37,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.decide import Decision, decide, refuse
-from ledger.idempotency import remembers
-from ledger.model import AccountState, Channel, Request, Status
+from ledger.idempotency import receipt_of, remembers
+from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
 from ledger.programs import Programs
 from ledger.reasons import Reason
 from ledger.settings import TopicNames
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import account_key, channels, partition_for
 from processors.core.store import PartitionStore
-from schemas.contracts import TRACE_HEADER, WireContracts
+from schemas.contracts import TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 
 log = logging.getLogger(__name__)
@@ -79,8 +82,29 @@ Outcome = tuple[str, str, str]
 
 
 @dataclass(slots=True)
+class MemoryChanges:
+    """What a batch's events changed in one account's receipts and reversal records (None:
+    forgotten), in order."""
+
+    program: str
+    account_id: str
+    receipts: dict[str, Receipt | None] = field(default_factory=dict)
+    reversibles: dict[str, Reversible | None] = field(default_factory=dict)
+
+    def note(self, event: LedgerEvent) -> None:
+        for request_id in event.forgotten_request_ids:
+            self.receipts[request_id] = None
+        for request_id in event.forgotten_reversibles:
+            self.reversibles[request_id] = None
+        for reversible in event.reversibles:
+            self.reversibles[reversible.request_id] = reversible
+        self.receipts[event.request.request_id] = receipt_of(event)
+
+
+@dataclass(slots=True)
 class BatchResult:
     records: list[OutputRecord] = field(default_factory=list)
+    memory: dict[tuple[int, bytes], MemoryChanges] = field(default_factory=dict)
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     decided: int = 0
     forwarded: int = 0
@@ -100,8 +124,8 @@ class DeadLetterReason:
 RECORD_OVERHEAD_BYTES = 4_096
 """Headers and per-record framing, counted on top of key and value."""
 STATE_ENTRY_BYTES_MAX = 512
-"""An encoded lot, hold slice, receipt or reversal record is smaller than this (ids and
-names are bounded by the contract): a state with few enough of them fits without encoding."""
+"""An encoded balance, lot or hold slice is smaller than this (ids and names are bounded by
+the contract): a state with few enough of them fits without encoding it."""
 
 
 Staged = tuple[bytes, list[tuple[bytes, bytes]]]
@@ -133,17 +157,38 @@ class BatchApplier:
         for partition, store in self.stores.items():
             for key in store.pop_due(now_ms):
                 self._fire_timers(partition, store, key, now_ms, result)
+        topics = self.topics
         for partition, store in self.stores.items():
             for key, state in store.touched():
-                result.records.append(
-                    OutputRecord(
-                        self.topics.state_changelog,
-                        partition,
-                        key,
-                        self.encoder.encode_state(state, self.topics.state_changelog),
-                    )
-                )
+                value = self.encoder.encode_state(state, topics.state_changelog, memory=False)
+                result.records.append(OutputRecord(topics.state_changelog, partition, key, value))
+        for (partition, _), changes in result.memory.items():
+            result.records.extend(self._memory_records(partition, changes))
         return result
+
+    def _memory_records(self, partition: int, changes: MemoryChanges) -> list[OutputRecord]:
+        topics, encoder = self.topics, self.encoder
+        program, account = changes.program, changes.account_id
+        records = []
+        for request_id, receipt in changes.receipts.items():
+            value = (
+                None
+                if receipt is None
+                else encoder.encode_receipt(program, account, receipt, topics.state_receipts)
+            )
+            key = memory_key(program, account, request_id)
+            records.append(OutputRecord(topics.state_receipts, partition, key, value))
+        for request_id, reversible in changes.reversibles.items():
+            value = (
+                None
+                if reversible is None
+                else encoder.encode_reversible(
+                    program, account, reversible, topics.state_reversibles
+                )
+            )
+            key = memory_key(program, account, request_id)
+            records.append(OutputRecord(topics.state_reversibles, partition, key, value))
+        return records
 
     def _fire_timers(
         self, partition: int, store: PartitionStore, key: bytes, now_ms: int, result: BatchResult
@@ -252,6 +297,12 @@ class BatchApplier:
         event = decision.event
         if remembers(event):  # applied, or a final rejection: the state changed
             store.put(key, decision.state)
+            changes = result.memory.get((partition, key))
+            if changes is None:
+                changes = result.memory[(partition, key)] = MemoryChanges(
+                    event.program, event.account_id
+                )
+            changes.note(event)
         trace = _with_trace(None, source.trace_id) if source is not None else None
         result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes, trace))
         for emitted_key, value in emitted:
@@ -298,13 +349,12 @@ class BatchApplier:
         entries = (
             sum(len(lots) for lots in state.lots.values())
             + sum(len(hold.portions) + 1 for hold in state.holds.values())
-            + len(state.receipts)
-            + len(state.reversibles)
             + len(state.balances)
         )
         if (entries + 1) * STATE_ENTRY_BYTES_MAX + RECORD_OVERHEAD_BYTES <= self.record_bytes_max:
             return True  # the common case: no need to encode it to know
-        return self._fits(key, self.encoder.encode_state(state, self.topics.state_changelog))
+        topic = self.topics.state_changelog
+        return self._fits(key, self.encoder.encode_state(state, topic, memory=False))
 
     def _dead_letter(
         self, record: InputRecord, reason: str, detail: str, result: BatchResult

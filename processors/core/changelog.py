@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from confluent_kafka import (
@@ -26,10 +26,11 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from ledger.model import AccountState, Receipt, Reversible
 from ledger.settings import Settings
 from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
-from schemas.contracts import WireContracts
+from schemas.contracts import WireContracts, split_memory_key
 
 READ_BATCH_RECORDS = 10_000
 READ_POLL_S = 0.1
@@ -162,6 +163,57 @@ def read_to_end(
     return records
 
 
+States = dict[int, dict[bytes, AccountState]]
+"""partition -> account key -> state"""
+
+
+def read_states(
+    settings: Settings, contracts: WireContracts, partitions: Iterable[int], timeout_s: float
+) -> tuple[States, int]:
+    """Every account's state on `partitions`, assembled from the state changelog and the
+    receipts and reversal records of the accounts (one record each, tombstones removing
+    them); returns the states and how many records were read."""
+    wanted = list(partitions)
+    topics = settings.topics
+    states: States = {p: {} for p in wanted}
+    receipts: dict[bytes, dict[str, Receipt]] = {}
+    reversibles: dict[bytes, dict[str, Reversible]] = {}
+
+    def load_state(partition: int, key: bytes, value: bytes | None) -> None:
+        if value:
+            states[partition][key] = contracts.decode_state(value)
+        else:
+            states[partition].pop(key, None)
+
+    def load_receipt(_partition: int, key: bytes, value: bytes | None) -> None:
+        account, request_id = split_memory_key(key)
+        kept = receipts.setdefault(account, {})
+        kept.pop(request_id, None)  # re-remembered: goes last, as evolve orders them
+        if value:
+            kept[request_id] = contracts.decode_receipt(value)[2]
+
+    def load_reversible(_partition: int, key: bytes, value: bytes | None) -> None:
+        account, request_id = split_memory_key(key)
+        kept = reversibles.setdefault(account, {})
+        if value:
+            kept[request_id] = contracts.decode_reversible(value)[2]
+        else:
+            kept.pop(request_id, None)
+
+    records = read_to_end(settings, topics.state_changelog, wanted, load_state, timeout_s)
+    records += read_to_end(settings, topics.state_receipts, wanted, load_receipt, timeout_s)
+    records += read_to_end(settings, topics.state_reversibles, wanted, load_reversible, timeout_s)
+    for accounts in states.values():
+        for key, state in accounts.items():
+            # A state written by an earlier version holds its memory itself: keep it too.
+            accounts[key] = replace(
+                state,
+                receipts={**state.receipts, **receipts.get(key, {})},
+                reversibles={**state.reversibles, **reversibles.get(key, {})},
+            )
+    return states, records
+
+
 def restore_partitions(
     settings: Settings,
     contracts: WireContracts,
@@ -176,13 +228,14 @@ def restore_partitions(
     offsets are fetched with require_stable before restoring).
     """
     started = time.monotonic()
-    topic = settings.topics.state_changelog
-    wait_settled(end_offsets or BrokerEndOffsets(settings), topic, stores, timeout_s)
-
-    def load(partition: int, key: bytes, value: bytes | None) -> None:
-        stores[partition].load(key, contracts.decode_state(value) if value else None)
-
-    records = read_to_end(settings, topic, stores, load, timeout_s)
+    settled = end_offsets or BrokerEndOffsets(settings)
+    topics = settings.topics
+    for topic in (topics.state_changelog, topics.state_receipts, topics.state_reversibles):
+        wait_settled(settled, topic, stores, timeout_s)
+    states, records = read_states(settings, contracts, stores, timeout_s)
+    for partition, accounts in states.items():
+        for key, state in accounts.items():
+            stores[partition].load(key, state)
     return RestoreReport(
         partitions=tuple(sorted(stores)),
         records=records,

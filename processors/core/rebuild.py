@@ -18,8 +18,8 @@ from ledger.evolve import evolve
 from ledger.idempotency import remembers
 from ledger.model import AccountState
 from ledger.settings import Settings
-from processors.core.changelog import read_to_end
-from schemas.contracts import WireContracts
+from processors.core.changelog import read_states, read_to_end
+from schemas.contracts import WireContracts, memory_key
 
 READ_TIMEOUT_S = 3600.0
 WRITE_TIMEOUT_S = 120.0
@@ -59,15 +59,8 @@ def fold_journal(settings: Settings, contracts: WireContracts, partitions: Itera
 def read_changelog(
     settings: Settings, contracts: WireContracts, partitions: Iterable[int]
 ) -> States:
-    states: States = {p: {} for p in partitions}
-
-    def load(partition: int, key: bytes, value: bytes | None) -> None:
-        if value:
-            states[partition][key] = contracts.decode_state(value)
-        else:
-            states[partition].pop(key, None)
-
-    read_to_end(settings, settings.topics.state_changelog, list(states), load, READ_TIMEOUT_S)
+    """The states as the core restores them: changelog, receipts and reversal records."""
+    states, _ = read_states(settings, contracts, partitions, READ_TIMEOUT_S)
     return states
 
 
@@ -89,8 +82,9 @@ def compare(journal: States, changelog: States) -> list[PartitionComparison]:
 
 
 def write_changelog(settings: Settings, contracts: WireContracts, states: States) -> int:
-    """Write the folded states to the changelog in one transaction; returns records written."""
-    topic = settings.topics.state_changelog
+    """Write the folded states (each state record, and its receipts and reversal records one
+    per record) in one transaction; returns records written."""
+    topics = settings.topics
     producer = Producer(
         settings.kafka_config(
             {"transactional.id": f"{settings.core_group_id}.rebuild-{uuid.uuid4().hex[:8]}"}
@@ -99,16 +93,38 @@ def write_changelog(settings: Settings, contracts: WireContracts, states: States
     producer.init_transactions(WRITE_TIMEOUT_S)
     producer.begin_transaction()
     written = 0
+
+    def produce(topic: str, key: bytes, value: bytes, partition: int) -> None:
+        while True:
+            try:
+                producer.produce(topic, value, key, partition=partition)
+                return
+            except BufferError:
+                producer.poll(0.05)
+
     for partition, accounts in states.items():
         for key, state in accounts.items():
-            while True:
-                try:
-                    producer.produce(
-                        topic, contracts.encode_state(state, topic), key, partition=partition
-                    )
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-            written += 1
+            topic = topics.state_changelog
+            produce(topic, key, contracts.encode_state(state, topic, memory=False), partition)
+            program, account = state.program, state.account_id
+            for request_id, receipt in state.receipts.items():
+                value = contracts.encode_receipt(program, account, receipt, topics.state_receipts)
+                produce(
+                    topics.state_receipts,
+                    memory_key(program, account, request_id),
+                    value,
+                    partition,
+                )
+            for request_id, item in state.reversibles.items():
+                value = contracts.encode_reversible(
+                    program, account, item, topics.state_reversibles
+                )
+                produce(
+                    topics.state_reversibles,
+                    memory_key(program, account, request_id),
+                    value,
+                    partition,
+                )
+            written += 1 + len(state.receipts) + len(state.reversibles)
     producer.commit_transaction(WRITE_TIMEOUT_S)
     return written

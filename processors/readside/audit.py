@@ -33,7 +33,7 @@ import redis
 from ledger.invariants import TransferKey, account_problems
 from ledger.model import AccountState
 from ledger.settings import Settings
-from processors.core.changelog import read_to_end
+from processors.core.changelog import read_states
 from processors.readside.fold import JournalFold
 from processors.readside.journal import journal_partitions, read_journal
 from readmodel.keys import audit_last
@@ -182,16 +182,10 @@ def _changelog_problems(
     settings: Settings, contracts: WireContracts, fold: JournalFold, report: AuditReport
 ) -> list[str]:
     """The changelog is read after the journal: it may be ahead (skipped), never behind."""
-    stored: dict[bytes, AccountState] = {}
-
-    def load(_partition: int, key: bytes, value: bytes | None) -> None:
-        if value:
-            stored[key] = contracts.decode_state(value)
-        else:
-            stored.pop(key, None)
-
-    topic = settings.topics.state_changelog
-    read_to_end(settings, topic, journal_partitions(settings), load, CHANGELOG_READ_TIMEOUT_S)
+    states, _ = read_states(
+        settings, contracts, journal_partitions(settings), CHANGELOG_READ_TIMEOUT_S
+    )
+    stored = {key: state for accounts in states.values() for key, state in accounts.items()}
     problems = []
     for key, state in sorted(stored.items()):
         problems += [f"changelog: {problem}" for problem in account_problems(state)]

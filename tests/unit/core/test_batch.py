@@ -300,8 +300,8 @@ def test_an_outcome_too_large_to_write_is_refused_and_the_batch_goes_on(
     key = account_key("acme", "alice")
     state = applier.stores[partition_for(key, PARTITIONS)].get(key)
     assert state is not None
-    state_bytes = len(contracts.encode_state(state, TOPICS.state_changelog))
-    applier.record_bytes_max = state_bytes + batch_module.RECORD_OVERHEAD_BYTES + 40
+    state_bytes = len(contracts.encode_state(state, TOPICS.state_changelog, memory=False))
+    applier.record_bytes_max = state_bytes + batch_module.RECORD_OVERHEAD_BYTES + 10
     one_more = replace(_expiring("one-more"), expires_at_ms=NOW_MS + 20_000_000)
     others = [_record(contracts, _accrue(f"o{n}", f"other-{n}"), 400 + n) for n in range(3)]
     result = applier.apply([_record(contracts, one_more, 300), *others], NOW_MS)

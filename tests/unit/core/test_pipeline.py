@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from ledger.model import LedgerEvent, Status
+from ledger.model import LedgerEvent, Receipt, Reversible, Status
 from ledger.programs import load_programs
 from ledger.settings import TopicNames
 from processors.core.batch import BatchApplier, InputRecord, OutputRecord
 from processors.core.store import PartitionStore
-from schemas.contracts import WireContracts
+from schemas.contracts import WireContracts, split_memory_key
 from tests.support.processes import ROOT
 from tests.support.verify import journal_problems
 from tests.support.workload import Workload, generate
@@ -112,8 +112,30 @@ def test_a_wrong_amount_is_caught(journal: list[LedgerEvent], workload: Workload
 
 
 def test_the_changelog_holds_the_folded_state(workload: Workload, contracts: WireContracts) -> None:
+    """The state record, and the receipts and reversal records one per record (tombstoned
+    when forgotten), together make the state the journal folds to."""
     out = run_in_memory(workload, contracts)
-    latest = {r.key: contracts.decode_state(r.value or b"") for r in out[TOPICS.state_changelog]}
+    latest = {
+        r.key or b"": contracts.decode_state(r.value or b"") for r in out[TOPICS.state_changelog]
+    }
+    assert all(not state.receipts and not state.reversibles for state in latest.values())
+    receipts: dict[bytes, dict[str, Receipt]] = defaultdict(dict)
+    for record in out[TOPICS.state_receipts]:
+        account, request_id = split_memory_key(record.key or b"")
+        receipts[account].pop(request_id, None)
+        if record.value:
+            receipts[account][request_id] = contracts.decode_receipt(record.value)[2]
+    reversibles: dict[bytes, dict[str, Reversible]] = defaultdict(dict)
+    for record in out[TOPICS.state_reversibles]:
+        account, request_id = split_memory_key(record.key or b"")
+        if record.value:
+            reversibles[account][request_id] = contracts.decode_reversible(record.value)[2]
+        else:
+            reversibles[account].pop(request_id)
+    latest = {
+        key: replace(state, receipts=receipts[key], reversibles=reversibles[key])
+        for key, state in latest.items()
+    }
     from ledger.evolve import evolve
     from ledger.idempotency import remembers
     from processors.core.routing import account_key

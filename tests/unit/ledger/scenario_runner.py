@@ -19,7 +19,7 @@ Outcome: `APPLIED`, `DUPLICATE` (or `DUPLICATE:<reason>`, the retry of a rejecti
 reason code (the request must be REJECTED with it).
 Expectations: `points=70` (available of the line's account), `points=70/30` (available/held),
 `bob.points=10` (another account), `@expired.points=20` (a system account's posting total),
-`seq=3` (the line's account sequence).
+`seq=3` (the line's account sequence), `lots=2` (the line's account's lots, every asset).
 
 Requests a decision emits (transfer legs) are delivered at once, at the same time, unless the
 line says `deliver=later` (they wait, as in Kafka, for a later `@deliver`). After every
@@ -263,11 +263,17 @@ def _request(world: World, line: Line, tokens: list[str]) -> tuple[Request, Chan
 def _check(world: World, program: str, account: str, checks: list[str]) -> None:
     for check in checks:
         name, _, value = check.partition("=")
-        if name == "seq":
+        if name in ("seq", "lots"):
             state = world.states.get((program, account))
-            sequence = state.sequence if state else 0
-            if sequence != int(value):
-                raise ScenarioError(f"sequence {sequence}, expected {value}")
+            found = (
+                (state.sequence if state else 0)
+                if name == "seq"
+                else sum(len(lots) for lots in state.lots.values())
+                if state
+                else 0
+            )
+            if found != int(value):
+                raise ScenarioError(f"{name} {found}, expected {value}")
             continue
         owner, asset = name.rsplit(".", 1) if "." in name else (account, name)
         available, held = world.balance(program, owner, asset)

@@ -98,9 +98,8 @@ class Original:
     asset: str
     operation: str
     amount: int
-    lot_key: int | None
+    expires: int | None  # of an accrual's value
     reversed: int = 0
-    expired: int = 0  # of an accrual's value, expired and not taken back yet
 
 
 class Model:
@@ -124,19 +123,21 @@ class Model:
         for expires, amount in sorted(slices, key=lambda s: INFINITY if s[0] is None else s[0]):
             self._new_lot(account, asset, amount, expires)
 
-    def expired(self, lot_key: int, amount: int) -> None:
-        """Tell the accrual that created the lot how much of it expired."""
-        for original in self.originals.values():
-            if original.operation == "ACCRUE" and original.lot_key == lot_key:
-                original.expired += amount
-
     def take(
-        self, account: str, asset: str, amount: int, now: int | None, first: int | None
+        self,
+        account: str,
+        asset: str,
+        amount: int,
+        now: int | None,
+        first: int | None = None,
+        expiry_first: bool = False,
     ) -> tuple[list[tuple[int, int | None, int]], int]:
-        """Take from lots (only unexpired when now is given); returns slices taken."""
+        """Take from lots (only unexpired when now is given); returns slices taken. With
+        `expiry_first`, lots expiring at `first` go first (a reversal takes back its own)."""
         book = self.books[(account, asset)]
         ordered = sorted(book.lots, key=ModelLot.order)
-        ordered.sort(key=lambda lot: lot.key != first)
+        if expiry_first:
+            ordered.sort(key=lambda lot: lot.expires != first)
         taken: list[tuple[int, int | None, int]] = []
         for lot in ordered:
             if amount == 0:
@@ -168,7 +169,6 @@ class Model:
                 continue
             if expires is not None and expires <= now:
                 expired += amount
-                self.expired(key, amount)
                 continue
             lot = next((lot for lot in book.lots if lot.key == key), None)
             if lot is None:
@@ -262,8 +262,10 @@ class LedgerMachine(RuleBasedStateMachine):
         expires = self.now + (expiry if expiry is not None else LIFETIME[asset])
         request = self._request(account, Operation.ACCRUE, asset, amount, expires_at_ms=expires)
         self._expect(request, True)
-        key = self.model._new_lot(account, asset, amount, expires)
-        self.model.originals[request.request_id] = Original(account, asset, "ACCRUE", amount, key)
+        self.model._new_lot(account, asset, amount, expires)
+        self.model.originals[request.request_id] = Original(
+            account, asset, "ACCRUE", amount, expires
+        )
 
     @rule(account=st.sampled_from(ACCOUNTS), asset=st.sampled_from(ASSETS), amount=AMOUNTS)
     def redeem(self, account: str, asset: str, amount: int) -> None:
@@ -317,21 +319,25 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         book = self.model.books[(original.account, original.asset)]
         ok = original.reversed + amount <= original.amount
-        # Of an accrual, what is still in its lot comes first, then what expired (from
-        # @expired), and only the rest is charged to the customer's other value.
-        in_lot = sum(lot.amount for lot in book.lots if lot.key == original.lot_key)
-        from_expired = min(max(amount - in_lot, 0), original.expired)
-        charged = amount - from_expired
+        # An accrual whose value expired cannot be reversed: it left the customer already.
+        expired = original.expires is not None and self.now >= original.expires
+        if ok and original.operation == "ACCRUE" and expired:
+            ok = False
         if ok and original.operation == "ACCRUE" and not NEGATIVE_ALLOWED[original.asset]:
-            ok = charged == 0 or book.available() >= charged
-        self._expect(request, ok)
+            ok = book.available() >= amount
+        event = self._expect(request, ok)
         if not ok:
+            if (
+                original.operation == "ACCRUE"
+                and expired
+                and original.reversed + amount <= (original.amount)
+            ):
+                assert event.reason == "accrual_expired"
             return
         original.reversed += amount
         if original.operation == "ACCRUE":
-            original.expired -= from_expired
             _, missing = self.model.take(
-                original.account, original.asset, charged, None, original.lot_key
+                original.account, original.asset, amount, None, original.expires, True
             )
             book.debt += missing
         else:
@@ -466,7 +472,6 @@ class LedgerMachine(RuleBasedStateMachine):
             for lot in book.lots:
                 if lot.expires is not None and lot.expires <= self.now:
                     expected_expired += lot.amount
-                    self.model.expired(lot.key, lot.amount)
                     lot.amount = 0
             book.lots = [lot for lot in book.lots if lot.amount > 0]
         expired_before = sum(v for (_, a), v in self.totals.items() if a == "@expired")

@@ -101,7 +101,6 @@ def ledger_event_record() -> dict[str, Any]:
                 "amount": 1500,
                 "expires_at_ms": 1_795_536_000_000,
                 "created_sequence": 17,
-                "origin": "0196f1c2-7a4b-7c3d-9e8f-0123456789ab",
             }
         ],
         "holds_opened": [],
@@ -115,7 +114,7 @@ def ledger_event_record() -> dict[str, Any]:
                 "reversed_amount": 0,
                 "lot_id": "17",
                 "recorded_at_ms": 1_764_000_000_120,
-                "expired_amount": 0,
+                "expires_at_ms": 1_795_536_000_000,
             }
         ],
         "forgotten_request_ids": [],

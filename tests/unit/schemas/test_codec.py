@@ -133,6 +133,8 @@ def test_the_default_catalogue_is_the_package_contract() -> None:
         "rewards.ledger.TransactionRequest",
         "rewards.ledger.LedgerEvent",
         "rewards.ledger.AccountState",
+        "rewards.ledger.StateReceipt",
+        "rewards.ledger.StateReversible",
     }
 
 
