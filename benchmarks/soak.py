@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +37,7 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
+from benchmarks.redis_server import RedisServer
 from ledger.model import LedgerEvent, Operation, Request, Status
 from ledger.settings import Settings
 from processors.bench.children import Child, ledger_child
@@ -58,59 +56,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CATCH_UP_TIMEOUT_S = 900.0
 IDLE_S = 5.0
 BIG_ACCOUNT_BYTES = 400_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class RedisServer:
-    """Debian's redis-server, owned by this run, persisting to an append-only file."""
-
-    def __init__(self, data: Path) -> None:
-        self.port = free_port()
-        self.data = data
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--dir",
-                str(self.data),
-                "--appendonly",
-                "yes",
-                "--save",
-                "",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_timeout=1.0)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-            finally:
-                client.close()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(30)
 
 
 def child_env(settings: Settings) -> dict[str, str]:

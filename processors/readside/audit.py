@@ -161,7 +161,7 @@ def audit(
         if not behind or time.monotonic() >= deadline:
             for program, account_id in behind:
                 report.accounts_compared += 1
-                wanted = fold.accounts[(program, account_id)].sequence
+                wanted = fold.account(program, account_id).sequence
                 got = _redis_sequence(model, program, account_id)
                 report.problems.append(
                     f"{program}:{account_id}: Redis is at sequence {got}, the journal at "
@@ -229,7 +229,7 @@ def _redis_sequence(model: SyncReadModel, program: str, account_id: str) -> int:
 
 def _compare(model: SyncReadModel, fold: JournalFold, program: str, account_id: str) -> str:
     """'' when equal, 'behind' / 'moved' when not comparable yet, else the problem."""
-    want = fold.accounts[(program, account_id)]
+    want = fold.account(program, account_id)
     balances = model.balances(program, account_id)
     sequence = balances[0].sequence if balances else 0
     if sequence < want.sequence:

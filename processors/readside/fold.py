@@ -71,8 +71,12 @@ class JournalFold:
         return self.books.problems(tolerated)
 
     @property
-    def accounts(self) -> dict[tuple[str, str], AccountFold]:
-        return {key: _account(state) for key, state in self.books.states.items()}
+    def accounts(self) -> list[tuple[str, str]]:
+        """(program, account_id) of every account the journal names."""
+        return list(self.books.states)
+
+    def account(self, program: str, account_id: str) -> AccountFold:
+        return _account(self.books.states[(program, account_id)])
 
     def state(self, program: str, account_id: str) -> AccountState | None:
         return self.books.states.get((program, account_id))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis
 
+from benchmarks.redis_server import RedisServer
 from ledger.model import INT64_MAX
 from ledger.settings import Settings
 from processors.readside.audit import audit
@@ -25,8 +26,6 @@ from tests.integration.readside.conftest import (
     wait_for_sequence,
 )
 from tests.integration.readside.journal_writer import PROGRAM, JournalWriter, request
-from tests.integration.readside.test_redis_restart import _start_redis, _stop
-from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
 
 ACCOUNTS = 10
@@ -48,10 +47,10 @@ def _round(writer: JournalWriter, amount: int) -> None:
 def test_a_batch_redis_refuses_is_applied_later_and_whole(
     topics: Settings, writer: JournalWriter, tmp_path: Path
 ) -> None:
-    port = free_port()
-    server = _start_redis(port, tmp_path / "redis")
-    settings = replace(topics, redis_url=f"redis://127.0.0.1:{port}/0")
-    client = redis.Redis(port=port)
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    settings = replace(topics, redis_url=server.url)
+    client = redis.Redis(port=server.port)
     model = SyncReadModel(client, settings.redis_key_prefix)
     mirror = _mirror(settings, tmp_path / "mirror.log")
     mirror.start()
@@ -80,7 +79,7 @@ def test_a_batch_redis_refuses_is_applied_later_and_whole(
     finally:
         mirror.stop()
         client.close()
-        _stop(server)
+        server.kill()
     assert "Traceback" not in mirror.log()
 
 

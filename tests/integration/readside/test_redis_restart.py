@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import shutil
 import signal
-import subprocess
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import redis
 
+from benchmarks.redis_server import RedisServer
 from ledger.settings import Settings
 from readmodel.reader import SyncReadModel
 from tests.integration.readside.conftest import (
@@ -21,49 +20,9 @@ from tests.integration.readside.conftest import (
     wait_for_offsets,
 )
 from tests.integration.readside.journal_writer import PROGRAM, JournalWriter, request
-from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
 
 ACCOUNTS = 20
-
-
-def _start_redis(port: int, data: Path) -> subprocess.Popen[bytes]:
-    """Debian's redis-server, owned by this test, persisting to `data` like a real one."""
-    data.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(data),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_timeout=1.0)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.ping()
-            return server
-        except redis.ConnectionError:
-            assert server.poll() is None, "redis-server exited during start-up"
-            assert time.monotonic() < deadline, "redis-server did not answer in 30 s"
-            time.sleep(0.05)
-        finally:
-            client.close()
-
-
-def _stop(server: subprocess.Popen[bytes]) -> None:
-    server.kill()  # a crash, not a shutdown: nothing is saved on the way out
-    server.wait(30)
 
 
 def _balances(model: SyncReadModel) -> dict[str, object]:
@@ -77,10 +36,10 @@ def _round(writer: JournalWriter, amount: int) -> None:
 def test_mirror_rebuilds_after_flushall_and_after_a_restart_without_data(
     topics: Settings, writer: JournalWriter, tmp_path: Path
 ) -> None:
-    port = free_port()
-    settings = replace(topics, redis_port=port, redis_url=f"redis://127.0.0.1:{port}/0")
     data = tmp_path / "redis"
-    server = _start_redis(port, data)
+    server = RedisServer(data)
+    server.start()
+    settings = replace(topics, redis_port=server.port, redis_url=server.url)
     client = redis.Redis.from_url(settings.redis_url)
     model = SyncReadModel(client, settings.redis_key_prefix)
     mirror = LedgerProcess(
@@ -100,11 +59,11 @@ def test_mirror_rebuilds_after_flushall_and_after_a_restart_without_data(
         client.flushall()
         wait_for(lambda: _balances(model) == before, "balances back after FLUSHALL", 60)
 
-        _stop(server)  # the server crashes, and its disk with it
+        server.kill()  # the server crashes, and its disk with it
         shutil.rmtree(data)
         _round(writer, 300)  # the journal moves on while Redis is down
         wait_for(lambda: "Redis unavailable" in mirror.log(), "the mirror to wait for Redis", 30)
-        server = _start_redis(port, data)
+        server.start()
         wait_for_offsets(model, settings)
         after = _balances(model)
         assert after.keys() == before.keys()
@@ -121,5 +80,5 @@ def test_mirror_rebuilds_after_flushall_and_after_a_restart_without_data(
     finally:
         code = mirror.stop()
         client.close()
-        _stop(server)
+        server.kill()
     assert code in (0, -signal.SIGTERM), mirror.log()[-3000:]
