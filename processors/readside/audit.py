@@ -39,6 +39,7 @@ from processors.readside.journal import journal_partitions, read_journal
 from readmodel.keys import audit_last
 from readmodel.reader import SyncReadModel, TotalsSnapshot
 from schemas.contracts import WireContracts
+from schemas.exceptions import UndecodableMessage
 
 BEHIND_POLL_S = 0.2
 CATCH_UP_READS_MAX = 2
@@ -109,7 +110,16 @@ def _fold_from(
 ) -> None:
     for batch in read_journal(settings, starts):
         for record in batch.records:
-            fold.add(contracts.decode_event(record.value), batch.partition, record.offset)
+            try:
+                event = contracts.decode_event(record.value)
+            except UndecodableMessage as error:
+                # A finding, not a reason to stop auditing: only the core may write the
+                # journal, so a record nobody can read there is what an audit exists to name.
+                fold.problems.append(
+                    f"journal {batch.partition}@{record.offset} is undecodable: {error}"
+                )
+                continue
+            fold.add(event, batch.partition, record.offset)
         fold.positions[batch.partition] = batch.position
 
 
@@ -123,7 +133,7 @@ def audit(
 ) -> AuditReport:
     """Audit now; `sample` accounts (None: settings.audit_sample_accounts, 0: all).
 
-    Raises JournalReadTimeout, ReadTimeout, KafkaException, UndecodableMessage, redis errors.
+    Raises JournalReadTimeout, ReadTimeout, KafkaException, redis errors.
     """
     started = time.monotonic()
     model = SyncReadModel(client, settings.redis_key_prefix)

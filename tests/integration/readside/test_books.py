@@ -242,3 +242,16 @@ def _credit_from_nowhere(
     assert decision.event.status is Status.APPLIED
     JournalWriter(settings, contracts).write([decision.event])
     return decision.event
+
+
+def test_an_undecodable_journal_record_is_named_not_fatal(
+    topics: Settings, redis_client: redis.Redis, contracts: WireContracts
+) -> None:
+    """Only the core may write the journal, yet a record nobody can read there (a bug, a
+    broker-side tamper) must be a finding of the audit, not a crash that stops every audit."""
+    settings = topics
+    producer = Producer(settings.kafka_config())
+    producer.produce(settings.topics.events, b"not an event", account_key("acme", "bob"))
+    assert producer.flush(30) == 0
+    _assert_named(settings, redis_client, contracts, "undecodable")
+
