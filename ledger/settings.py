@@ -130,13 +130,30 @@ class Settings:
     # The gateway's Prometheus /metrics, on its own port: the API port serves no unauthenticated
     # figures (outcomes by reason are business data).
     gateway_metrics_port: int = 9103
+    # TLS for the gateway: serve HTTPS when both files are set. With a client CA, clients may
+    # present certificates; an API key bound to one (`ledger keys create --client-cert`) is
+    # then accepted only over a connection that presented exactly that certificate.
+    gateway_tls_cert_file: str | None = None
+    gateway_tls_key_file: str | None = None
+    gateway_tls_client_ca_file: str | None = None
     # Extra librdkafka properties (TLS, SASL, ...) passed through verbatim to every client.
     kafka_client_config: Mapping[str, str] = field(default_factory=dict)
+    # Replication of the ledger's topics when `topics ensure` creates them; None: the broker's
+    # default. Production: 3 and 2 (a write is acknowledged by two replicas, one may be lost).
+    topic_replication_factor: int | None = None
+    topic_min_insync_replicas: int | None = None
+    # Who may do what on Kafka and Redis (`ledger acl apply`).
+    access_config: str = "config/access.toml"
     # The local stack launched by `ledger services` (no Docker needed).
     devstack_dir: str = ".devstack"
     kafka_version: str = "4.1.1"
+    # Where the broker's jars are cached; None: <devstack_dir>/kafka/libs.
+    kafka_jars_dir: str | None = None
     kafka_port: int = DEFAULT_KAFKA_PORT
     kafka_controller_port: int = 9093
+    # The secure stack's listener between brokers (mutual TLS); node n uses port + 100 * (n - 1),
+    # like the client and controller ports.
+    kafka_internal_port: int = 9094
     kafka_heap_mb: int = 1024
     redis_port: int = DEFAULT_REDIS_PORT
     services_ready_timeout_s: int = 90
@@ -299,6 +316,19 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_GATEWAY_PORT", "gateway_port", int, "port the HTTP gateway listens on"),
     EnvVar("LEDGER_GATEWAY_WORKERS", "gateway_workers", int, "gateway worker processes"),
     EnvVar(
+        "LEDGER_GATEWAY_TLS_CERT",
+        "gateway_tls_cert_file",
+        str,
+        "PEM certificate chain: with the key, the gateway serves HTTPS only",
+    ),
+    EnvVar("LEDGER_GATEWAY_TLS_KEY", "gateway_tls_key_file", str, "PEM private key of the gateway"),
+    EnvVar(
+        "LEDGER_GATEWAY_TLS_CLIENT_CA",
+        "gateway_tls_client_ca_file",
+        str,
+        "CA whose client certificates the gateway verifies (keys bound to a certificate)",
+    ),
+    EnvVar(
         "LEDGER_GATEWAY_OUTCOME_TIMEOUT_MS",
         "gateway_outcome_timeout_ms",
         int,
@@ -334,6 +364,24 @@ ENV_VARS: tuple[EnvVar, ...] = (
     ),
     EnvVar("LEDGER_PARTNERS_CONFIG", "partners_config", str, "partner webhook subscriptions"),
     EnvVar(
+        "LEDGER_ACCESS_CONFIG",
+        "access_config",
+        str,
+        "principals and their Kafka ACLs and Redis permissions (TOML)",
+    ),
+    EnvVar(
+        "LEDGER_TOPIC_REPLICATION_FACTOR",
+        "topic_replication_factor",
+        int,
+        "replicas of each topic `topics ensure` creates (default: the broker's)",
+    ),
+    EnvVar(
+        "LEDGER_TOPIC_MIN_INSYNC_REPLICAS",
+        "topic_min_insync_replicas",
+        int,
+        "replicas that must hold a write before it is acknowledged (default: the broker's)",
+    ),
+    EnvVar(
         "LEDGER_MIRROR_METRICS_PORT",
         "mirror_metrics_port",
         int,
@@ -344,9 +392,21 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_METRICS_HOST", "metrics_host", str, "address /metrics endpoints bind to"),
     EnvVar("LEDGER_DEVSTACK_DIR", "devstack_dir", str, "data, logs and jars of the local stack"),
     EnvVar("LEDGER_KAFKA_VERSION", "kafka_version", str, "Apache Kafka version of the stack"),
+    EnvVar(
+        "LEDGER_KAFKA_JARS_DIR",
+        "kafka_jars_dir",
+        str,
+        "cache of the broker's jars (default <devstack dir>/kafka/libs)",
+    ),
     EnvVar("LEDGER_KAFKA_PORT", "kafka_port", int, "local broker's client port"),
     EnvVar(
         "LEDGER_KAFKA_CONTROLLER_PORT", "kafka_controller_port", int, "local KRaft controller port"
+    ),
+    EnvVar(
+        "LEDGER_KAFKA_INTERNAL_PORT",
+        "kafka_internal_port",
+        int,
+        "secure stack's broker-to-broker port (mutual TLS)",
     ),
     EnvVar("LEDGER_KAFKA_HEAP_MB", "kafka_heap_mb", int, "local broker's JVM heap"),
     EnvVar("LEDGER_REDIS_PORT", "redis_port", int, "local Redis port"),

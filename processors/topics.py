@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
@@ -36,10 +36,28 @@ class TopicSpec:
     config: Mapping[str, str] = field(default_factory=dict)
     # Config keys whose existing value must match, or the topic is refused.
     enforced: tuple[str, ...] = ()
+    # Replicas per partition; None: the broker's default.replication.factor.
+    replication_factor: int | None = None
 
 
 def ledger_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
-    n = partitions or settings.partitions
+    """The ledger's topics, replicated as the settings ask (the broker's defaults otherwise)."""
+    specs = _layout(settings, partitions or settings.partitions)
+    durability = {}
+    if settings.topic_min_insync_replicas is not None:
+        durability["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+    return [
+        replace(
+            spec,
+            config={**spec.config, **durability},
+            enforced=spec.enforced + tuple(durability),
+            replication_factor=settings.topic_replication_factor,
+        )
+        for spec in specs
+    ]
+
+
+def _layout(settings: Settings, n: int) -> list[TopicSpec]:
     topics = settings.topics
     return [
         TopicSpec(topics.requests, n),
@@ -162,6 +180,13 @@ def _verify(admin: AdminClient, specs: Sequence[TopicSpec], wait_s: float = 0.0)
                 f"topic {spec.name} has {found} partitions, the ledger needs {spec.partitions}; "
                 "accounts would move to other partitions (use a new topic prefix or recreate it)"
             )
+        elif topic is not None and spec.replication_factor is not None:
+            replicas = min(len(p.replicas) for p in topic.partitions.values())
+            if replicas < spec.replication_factor:
+                problems.append(
+                    f"topic {spec.name} has {replicas} replicas per partition, the settings ask "
+                    f"{spec.replication_factor}; add replicas with kafka-reassign-partitions"
+                )
     problems += _config_mismatches(admin, [s for s in specs if s.enforced])
     if problems:
         raise TopicLayoutError("; ".join(problems))
@@ -172,7 +197,10 @@ def _create(admin: AdminClient, specs: Sequence[TopicSpec]) -> list[str]:
     futures = admin.create_topics(
         [
             NewTopic(
-                s.name, num_partitions=s.partitions, replication_factor=-1, config=dict(s.config)
+                s.name,
+                num_partitions=s.partitions,
+                replication_factor=s.replication_factor or -1,
+                config=dict(s.config),
             )
             for s in specs
         ],
