@@ -10,6 +10,7 @@ import uvicorn
 
 from cli.logs import configure_logging
 from gateway.app import create_app
+from gateway.tls import uvicorn_tls_options
 from ledger.programs import load_programs
 from ledger.settings import Settings
 
@@ -51,8 +52,12 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         "log_config": None,
         "timeout_graceful_shutdown": 10,
     }
+    tls = uvicorn_tls_options(settings)
+    options.update(tls)
+    scheme = "https" if tls else "http"
     print(
-        f"gateway listening on http://{settings.gateway_host}:{settings.gateway_port}", flush=True
+        f"gateway listening on {scheme}://{settings.gateway_host}:{settings.gateway_port}",
+        flush=True,
     )
     if settings.gateway_workers > 1:
         uvicorn.run(

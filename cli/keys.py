@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis
 
 from gateway.auth import ApiKey, KeyAdmin, Scope
+from gateway.tls import certificate_sha256
 from ledger.programs import load_programs
 from ledger.settings import Settings
 
@@ -33,6 +35,12 @@ def register(subparsers: Any) -> None:
         "--rate", type=int, help="calls per second (default LEDGER_GATEWAY_RATE_PER_S)"
     )
     create.add_argument("--burst", type=int, help="bucket size (default LEDGER_GATEWAY_RATE_BURST)")
+    create.add_argument(
+        "--client-cert",
+        metavar="FILE",
+        help="bind the key to this client certificate (PEM or DER): the gateway then accepts "
+        "it only over HTTPS connections that present exactly that certificate",
+    )
     create.set_defaults(handler=_create)
     revoke = actions.add_parser("revoke", help="revoke a key by its id (effective within 2 s)")
     revoke.add_argument("key_id")
@@ -61,7 +69,16 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
         if value is not None and value <= 0:
             print(f"ledger: error: {name} must be positive", file=sys.stderr)
             return 2
-    key, token = _admin(settings).create(args.program, scopes, args.label, args.rate, args.burst)
+    fingerprint = None
+    if args.client_cert:
+        try:
+            fingerprint = certificate_sha256(Path(args.client_cert).read_bytes())
+        except (OSError, ValueError) as error:
+            print(f"ledger: error: cannot read {args.client_cert}: {error}", file=sys.stderr)
+            return 2
+    key, token = _admin(settings).create(
+        args.program, scopes, args.label, args.rate, args.burst, fingerprint
+    )
     print(token)
     print(
         f"key {key.key_id} for {', '.join(sorted(key.programs))} with "
@@ -91,4 +108,5 @@ def _describe(key: ApiKey) -> str:
     return (
         f"{key.key_id}  {state:7}  programs={','.join(sorted(key.programs))}  "
         f"scopes={','.join(sorted(key.scopes))}  created={created}  label={key.label!r}"
+        + (f"  client-cert=sha256:{key.client_cert_sha256}" if key.client_cert_sha256 else "")
     )

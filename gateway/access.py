@@ -1,6 +1,7 @@
 """Who may do what: the FastAPI dependencies every /v1 route goes through, in this order.
 
-1. `Authorization: Bearer <api key>`: missing, malformed, unknown or revoked -> 401;
+1. `Authorization: Bearer <api key>`: missing, malformed, unknown or revoked -> 401; a key
+   bound to a client certificate, over a connection that did not present it -> 401;
 2. the program in the path must be one the key is bound to AND one this ledger serves;
    otherwise 404, worded exactly like an unknown program, so existence does not leak;
 3. the key needs one of the route's scopes (`admin` has them all) -> 403;
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +23,7 @@ from gateway.auth import ApiKey, Scope
 from gateway.models import PROGRAM_PATTERN
 from gateway.problems import GatewayError
 from gateway.services import Services
+from gateway.tls import presented_fingerprint
 from ledger.programs import Program
 from ledger.reasons import Reason
 
@@ -39,6 +42,7 @@ def services(request: Request) -> Services:
 
 
 async def api_key(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     found: Annotated[Services, Depends(services)],
 ) -> ApiKey:
@@ -48,6 +52,16 @@ async def api_key(
             "unauthenticated",
             "send a valid API key as `Authorization: Bearer <key>`",
             headers={"WWW-Authenticate": "Bearer"},
+        )
+    if key.client_cert_sha256 is not None and not hmac.compare_digest(
+        key.client_cert_sha256, presented_fingerprint(request.scope) or ""
+    ):
+        # A bound key alone is not enough: a leaked token is useless without the key pair
+        # of the certificate, which never leaves the partner.
+        raise GatewayError(
+            "client_certificate_required",
+            "this key is used only over HTTPS with the client certificate it was created "
+            "for (`ledger keys create --client-cert`)",
         )
     return key
 

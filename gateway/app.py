@@ -17,6 +17,7 @@ from gateway.auth import KeyStore
 from gateway.bodylimit import BodyLimitMiddleware
 from gateway.dashboard.activity import Activity
 from gateway.dashboard.lag import JournalLag
+from gateway.headers import SecurityHeadersMiddleware
 from gateway.idempotency import IdempotencyStore
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.metrics import serve as serve_metrics
@@ -113,4 +114,5 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, body_bytes_max=settings.gateway_body_bytes_max)
     app.add_middleware(TraceMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app

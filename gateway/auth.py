@@ -6,7 +6,8 @@ shown once at creation. Redis keeps only SHA-256 of `key_id:secret`: the secret 
 of entropy, so a slow password hash would add nothing but latency. A stolen Redis dump cannot
 be replayed as keys.
 
-    P + "gw:apikey:{key_id}"   hash   digest, programs, scopes, label, created/revoked, limits
+    P + "gw:apikey:{key_id}"   hash   digest, programs, scopes, label, created/revoked, limits,
+                                      client certificate fingerprint
     P + "gw:apikeys"           set    every key id (for `ledger keys list`)
 
 Scopes: `transactions:write` (every client operation but ADJUST), `adjustments:write`
@@ -55,6 +56,8 @@ class ApiKey:
     revoked_at_ms: int | None = None
     rate_per_s: int | None = None
     rate_burst: int | None = None
+    # SHA-256 of the client certificate the key may only be used with (None: any connection).
+    client_cert_sha256: str | None = None
 
     @property
     def principal(self) -> str:
@@ -107,6 +110,8 @@ def key_to_fields(key: ApiKey, secret_digest: str) -> dict[str, str]:
         fields["rate_per_s"] = str(key.rate_per_s)
     if key.rate_burst is not None:
         fields["rate_burst"] = str(key.rate_burst)
+    if key.client_cert_sha256 is not None:
+        fields["client_cert_sha256"] = key.client_cert_sha256
     return fields
 
 
@@ -125,6 +130,7 @@ def fields_to_key(key_id: str, raw: Mapping[Any, Any]) -> tuple[ApiKey, str]:
         revoked_at_ms=None if revoked is None else int(revoked),
         rate_per_s=None if rate is None else int(rate),
         rate_burst=None if burst is None else int(burst),
+        client_cert_sha256=fields.get("client_cert_sha256"),
     )
     return key, fields["digest"]
 
@@ -143,6 +149,7 @@ class KeyAdmin:
         label: str = "",
         rate_per_s: int | None = None,
         rate_burst: int | None = None,
+        client_cert_sha256: str | None = None,
     ) -> tuple[ApiKey, str]:
         """The new key and its token; the token is not stored anywhere and cannot be shown
         again."""
@@ -157,6 +164,7 @@ class KeyAdmin:
             time.time_ns() // 1_000_000,
             rate_per_s=rate_per_s,
             rate_burst=rate_burst,
+            client_cert_sha256=client_cert_sha256,
         )
         pipe = self.redis.pipeline(transaction=True)
         fields = cast(Mapping[Any, Any], key_to_fields(key, digest(*split)))

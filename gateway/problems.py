@@ -83,6 +83,9 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     # --- the gateway's own ------------------------------------------------------------------
     "validation_error": ProblemKind(400, "Request is not valid"),
     "unauthenticated": ProblemKind(401, "API key missing or not valid"),
+    "client_certificate_required": ProblemKind(
+        401, "this API key is bound to a client certificate the connection did not present"
+    ),
     "scope_missing": ProblemKind(403, "API key lacks the scope this needs"),
     "not_found": ProblemKind(404, "Not found"),
     "method_not_allowed": ProblemKind(405, "Method not allowed"),
