@@ -4,8 +4,9 @@ Each command module exposes `register(subparsers)` which adds its parser and set
 `handler(args, settings) -> int`. Settings are read from the environment exactly once, here.
 Expected failures print one line on stderr and exit 2; only programmer errors show a
 traceback. They are the roots of each package's own errors (a port taken, Java missing: cli's
-DevstackError; a variable: SettingsError; a program: ConfigError; a topic layout, a replay's
-offsets, a timeout reading a topic: ProcessorError; bytes that do not decode: CodecError),
+DevstackError; an access file that cannot be applied: AccessError; a variable: SettingsError;
+a program: ConfigError; a topic layout, a replay's offsets, a timeout reading a topic:
+ProcessorError; bytes that do not decode: CodecError),
 and what the outside world answers (a broker: KafkaException; Redis: RedisError).
 """
 
@@ -20,6 +21,7 @@ from confluent_kafka import KafkaException
 from redis.exceptions import RedisError
 
 from cli import (
+    acl,
     audit,
     auditor,
     balances,
@@ -35,6 +37,7 @@ from cli import (
     services,
     topics,
 )
+from cli.access.errors import AccessError
 from cli.devstack import DevstackError
 from ledger.programs import ConfigError
 from ledger.settings import Settings, SettingsError
@@ -44,6 +47,7 @@ from schemas.exceptions import CodecError
 COMMANDS = (
     services,
     topics,
+    acl,
     core,
     rebuild,
     run,
@@ -59,6 +63,7 @@ COMMANDS = (
 )
 EXPECTED_FAILURES = (
     DevstackError,
+    AccessError,
     SettingsError,
     ConfigError,
     ProcessorError,
