@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.devstack import DevstackError
-from cli.devstack.kafka import KafkaBroker, require_java
+from cli.devstack.jars import jars_dir, require_java
 from ledger.settings import Settings
 from processors.bench.mix import DEFAULT_MIX, Mix, MixError
 from processors.bench.report import result_table, write_result
@@ -164,7 +164,7 @@ def _kafka_tools(settings: Settings) -> KafkaTools | None:
         java = require_java()
     except DevstackError:
         return None
-    libs = KafkaBroker(settings, Path(settings.devstack_dir).resolve()).libs
+    libs = jars_dir(settings)
     return KafkaTools(java, libs) if (libs / ".complete").exists() else None
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from dataclasses import replace
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
 from cli.devstack import Stack
 from cli.notify import partners_configured
+from cli.services import add_shape_arguments, shape_of
 from cli.supervisor import Supervisor
 from ledger.settings import Settings
 from processors.topics import ensure_topics, ledger_topics
@@ -31,7 +33,18 @@ def register(subparsers: Any) -> None:
             "running (`ledger services down` stops it)."
         ),
     )
+    add_shape_arguments(parser)
     parser.set_defaults(handler=_run)
+
+
+# Which principal of the access file each process runs as on a secure stack.
+PRINCIPAL_OF = {
+    "core": "core",
+    "mirror": "mirror",
+    "auditor": "auditor",
+    "gateway": "gateway",
+    "notify": "notifier",
+}
 
 
 def ledger_processes(instance: str) -> dict[str, list[str]]:
@@ -45,19 +58,35 @@ def ledger_processes(instance: str) -> dict[str, list[str]]:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
-        stack = Stack(settings)
-        for service in stack.up():
-            print(f"[run] {service.describe()}")
-    report = ensure_topics(AdminClient(settings.kafka_config()), ledger_topics(settings))
-    print(f"[run] topics ready under {settings.topic_prefix!r} ({len(report.created)} created)")
-    print(f"[run] Kafka {settings.kafka_bootstrap_servers}, Redis {settings.redis_url}")
     children = ledger_processes(socket.gethostname())
     if partners_configured(settings):
         children["notify"] = ["notify", "run"]
     env = dict(os.environ)
-    env.setdefault("KAFKA_BOOTSTRAP_SERVERS", settings.kafka_bootstrap_servers)
-    env.setdefault("REDIS_URL", settings.redis_url)
+    child_env: dict[str, dict[str, str]] = {}
+    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+        stack = Stack(settings, shape_of(args))
+        for service in stack.up():
+            print(f"[run] {service.describe()}")
+        if stack.shape.secure:
+            # Each process runs as its own principal: the broker and Redis refuse it anything
+            # the access file does not grant.
+            child_env = {name: stack.environment(PRINCIPAL_OF[name]) for name in children}
+            gateway_tls = stack.gateway_tls_environment()
+            child_env["gateway"].update(gateway_tls)
+            print(f"[run] HTTPS with the local CA: curl --cacert {stack.authority.ca_certificate}")
+            settings = replace(
+                stack.settings_for("admin"),
+                gateway_tls_cert_file=gateway_tls["LEDGER_GATEWAY_TLS_CERT"],
+            )
+        else:
+            env.update(stack.environment())
+    report = ensure_topics(AdminClient(settings.kafka_config()), ledger_topics(settings))
+    print(f"[run] topics ready under {settings.topic_prefix!r} ({len(report.created)} created)")
+    print(f"[run] Kafka {settings.kafka_bootstrap_servers}")
     print(f"[run] running {', '.join(children)}; Ctrl-C stops them")
-    print(f"[run] HTTP API on http://{settings.gateway_host}:{settings.gateway_port} (docs: /docs)")
-    return Supervisor(children, env).run()
+    scheme = "https" if settings.gateway_tls_cert_file else "http"
+    print(
+        f"[run] HTTP API on {scheme}://{settings.gateway_host}:{settings.gateway_port} "
+        "(docs: /docs)"
+    )
+    return Supervisor(children, env, child_env).run()

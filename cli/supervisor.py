@@ -25,6 +25,8 @@ POLL_S = 0.5
 class Child:
     name: str
     argv: Sequence[str]
+    # Variables of this child only (its principal's credentials on a secure stack).
+    env: Mapping[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     failures: int = 0
@@ -33,8 +35,14 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, children: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> None:
-        self.children = [Child(name, argv) for name, argv in children.items()]
+    def __init__(
+        self,
+        children: Mapping[str, Sequence[str]],
+        env: Mapping[str, str],
+        child_env: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        own = child_env or {}
+        self.children = [Child(name, argv, own.get(name, {})) for name, argv in children.items()]
         self.env = dict(env)
         self.stopping = threading.Event()
 
@@ -51,7 +59,7 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         child.process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", *child.argv],
-            env=self.env,
+            env={**self.env, **child.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )

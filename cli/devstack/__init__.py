@@ -8,6 +8,6 @@ line a person can act on.
 """
 
 from cli.devstack.errors import DevstackError
-from cli.devstack.stack import ServiceStatus, Stack
+from cli.devstack.stack import ServiceStatus, Stack, StackShape
 
-__all__ = ["DevstackError", "ServiceStatus", "Stack"]
+__all__ = ["DevstackError", "ServiceStatus", "Stack", "StackShape"]

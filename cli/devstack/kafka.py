@@ -1,49 +1,36 @@
-"""A single-node Apache Kafka broker in KRaft mode, run from its Maven Central jars on Java 17."""
+"""Apache Kafka in KRaft mode, one node or a small cluster, run from its Maven Central jars.
+
+Node 1 lives in `<home>/kafka`, node n in `<home>/kafka-n`; each has its own properties, data
+and logs. All nodes of a cluster are formatted with one cluster id (kept in `<home>/kafka/
+cluster-id`), and in a secure cluster with the admin's SCRAM credentials, so that the first
+client able to create the other users is already known to the brokers.
+"""
 
 from __future__ import annotations
 
 import base64
-import re
-import shutil
 import subprocess
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from cli.devstack import jars
 from cli.devstack.errors import DevstackError
+from cli.devstack.kafka_config import (
+    SCRAM_MECHANISM,
+    BrokerTls,
+    NodePorts,
+    broker_properties,
+    node_ports,
+)
 from cli.devstack.process import ManagedProcess, port_is_free, wait_until
-from ledger.settings import Settings
+from ledger.settings import KafkaValue, Settings
 
-POM = Path(__file__).resolve().parents[2] / "infra" / "kafka" / "pom.xml"
-JAVA_MAJOR_MIN = 17
-MVN_TIMEOUT_S = 900
 FORMAT_TIMEOUT_S = 120
-
-# One node: every internal topic has one replica, and groups start without the rebalance
-# delay that only helps clusters where many members join at once.
-BROKER_PROPERTIES = """\
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs={data_dir}
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=10
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-default.replication.factor=1
-group.initial.rebalance.delay.ms=0
-"""
+NODE_HEAP_MIN_MB = 384
 
 LOG4J2_PROPERTIES = """\
 status = warn
@@ -67,146 +54,200 @@ logger.state.level = WARN
 """
 
 
-class KafkaBroker:
-    def __init__(self, settings: Settings, root: Path) -> None:
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """What a secure cluster's nodes and its admin client need."""
+
+    tls: BrokerTls
+    admin_password: str
+    ca_file: Path
+
+    def admin_client_config(self) -> dict[str, str]:
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": SCRAM_MECHANISM,
+            "sasl.username": "admin",
+            "sasl.password": self.admin_password,
+            "ssl.ca.location": str(self.ca_file),
+        }
+
+
+class KafkaNode:
+    def __init__(self, settings: Settings, home: Path, ports: NodePorts, name: str) -> None:
         self.settings = settings
-        self.home = root / "kafka"
-        self.libs = self.home / "libs" / settings.kafka_version
+        self.ports = ports
+        self.home = home / ("kafka" if ports.node_id == 1 else f"kafka-{ports.node_id}")
         self.data_dir = self.home / "data"
         self.process = ManagedProcess(
-            name="kafka",
+            name=name,
             pid_file=self.home / "kafka.pid",
             log_file=self.home / "logs" / "console.log",
             marker=str(self.home / "server.properties"),
         )
 
     @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.settings.kafka_port}"
+    def address(self) -> str:
+        return f"127.0.0.1:{self.ports.client}"
 
-    def preflight(self) -> None:
-        require_java()
-        if not (self.libs / ".complete").exists() and shutil.which("mvn") is None:
-            raise DevstackError(
-                "mvn not found on PATH: it fetches the Kafka jars once (apt-get install maven)"
-            )
-
-    def start(self) -> float | None:
-        """Start the broker unless it runs; return seconds until it answered, None if it ran."""
-        if self.process.pid() is not None:
-            return None  # already running
-        for port in (self.settings.kafka_port, self.settings.kafka_controller_port):
+    def check_ports(self, secure: bool) -> None:
+        ports = [self.ports.client, self.ports.controller]
+        for port in ports + ([self.ports.internal] if secure else []):
             if not port_is_free(port):
                 raise DevstackError(
-                    f"port {port} is taken by another process; stop it or choose another port "
-                    "with LEDGER_KAFKA_PORT / LEDGER_KAFKA_CONTROLLER_PORT"
+                    f"port {port} is taken by another process; stop it or choose other ports "
+                    "with LEDGER_KAFKA_PORT / LEDGER_KAFKA_CONTROLLER_PORT / "
+                    "LEDGER_KAFKA_INTERNAL_PORT"
                 )
-        java = require_java()
-        self.fetch_jars()
-        self._write_config()
-        self._format_storage_once(java)
-        self.process.start(
-            [
-                java,
-                "-Xms256m",
-                f"-Xmx{self.settings.kafka_heap_mb}m",
-                "-XX:+UseG1GC",
-                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                "-cp",
-                f"{self.libs}/*",
-                "kafka.Kafka",
-                str(self.home / "server.properties"),
-            ],
-            cwd=self.home,
-        )
-        return wait_until(self._ready_or_dead, self.settings.services_ready_timeout_s, "Kafka")
 
-    def _ready_or_dead(self) -> bool:
-        if self.process.exited_early():
-            raise DevstackError(
-                f"Kafka exited during start-up; see {self.home / 'logs'}: "
-                + self.process.log_tail(1)
-            )
-        return self.answers()
-
-    def answers(self) -> bool:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        try:
-            metadata = admin.list_topics(timeout=1.0)
-        except Exception:  # any KafkaException means "not yet"
-            return False
-        return bool(metadata.brokers)
-
-    def fetch_jars(self) -> None:
-        """Download the broker's jars with Maven once; later starts reuse the cache."""
-        if (self.libs / ".complete").exists():
-            return
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise DevstackError(
-                "mvn not found on PATH: it fetches the Kafka jars once (apt-get install maven)"
-            )
-        self.libs.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                f"-Dkafka.version={self.settings.kafka_version}",
-                f"-DoutputDirectory={self.libs}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=MVN_TIMEOUT_S,
-            check=False,
-        )
-        if result.returncode != 0:
-            last = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise DevstackError(
-                f"mvn could not fetch Kafka {self.settings.kafka_version}: {last[0]}"
-            )
-        (self.libs / ".complete").write_text(self.settings.kafka_version + "\n")
-
-    def _write_config(self) -> None:
+    def write_config(self, voters: list[NodePorts], security: KafkaSecurity | None) -> None:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         (self.home / "server.properties").write_text(
-            BROKER_PROPERTIES.format(
-                port=self.settings.kafka_port,
-                controller_port=self.settings.kafka_controller_port,
-                data_dir=self.data_dir,
-            )
+            broker_properties(self.ports, voters, self.data_dir, security.tls if security else None)
         )
         (self.home / "log4j2.properties").write_text(
             LOG4J2_PROPERTIES.format(log_dir=self.home / "logs")
         )
 
-    def _format_storage_once(self, java: str) -> None:
+    def format_once(
+        self, java: str, libs: Path, cluster_id: str, admin_password: str | None
+    ) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = new_cluster_id()
+        command = [
+            java,
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(self.home / "server.properties"),
+        ]
+        if admin_password is not None:
+            command += ["--add-scram", f"{SCRAM_MECHANISM}=[name=admin,password={admin_password}]"]
         result = subprocess.run(
-            [
-                java,
-                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                "-cp",
-                f"{self.libs}/*",
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(self.home / "server.properties"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=FORMAT_TIMEOUT_S,
-            check=False,
+            command, capture_output=True, text=True, timeout=FORMAT_TIMEOUT_S, check=False
         )
         if result.returncode != 0:
             raise DevstackError(f"formatting Kafka storage failed: {result.stderr.strip()}")
+
+    def start(self, java: str, libs: Path, heap_mb: int) -> None:
+        self.process.start(
+            [
+                java,
+                f"-Xms{min(256, heap_mb)}m",
+                f"-Xmx{heap_mb}m",
+                "-XX:+UseG1GC",
+                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                "-cp",
+                f"{libs}/*",
+                "kafka.Kafka",
+                str(self.home / "server.properties"),
+            ],
+            cwd=self.home,
+        )
+
+
+class KafkaCluster:
+    """`brokers` combined broker+controller nodes under `home`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        home: Path,
+        brokers: int,
+        security: KafkaSecurity | None = None,
+    ) -> None:
+        self.settings = settings
+        self.home = home
+        self.security = security
+        self.nodes = [
+            KafkaNode(
+                settings, home, node_ports(settings, n), "kafka" if brokers == 1 else f"kafka-{n}"
+            )
+            for n in range(1, brokers + 1)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.address for node in self.nodes)
+
+    def preflight(self) -> None:
+        jars.preflight(self.settings)
+
+    def running(self) -> list[KafkaNode]:
+        return [node for node in self.nodes if node.process.pid() is not None]
+
+    def start(self) -> float | None:
+        """Start the nodes that are not running; seconds until the cluster answered, or None
+        when every node already ran."""
+        stopped = [node for node in self.nodes if node.process.pid() is None]
+        if not stopped:
+            return None
+        for node in stopped:
+            node.check_ports(self.security is not None)
+        java = jars.require_java()
+        libs = jars.fetch_jars(self.settings)
+        voters = [node.ports for node in self.nodes]
+        cluster_id = self._cluster_id()
+        heap_mb = max(NODE_HEAP_MIN_MB, self.settings.kafka_heap_mb // len(self.nodes))
+        for node in stopped:
+            node.write_config(voters, self.security)
+            node.format_once(
+                java, libs, cluster_id, self.security.admin_password if self.security else None
+            )
+        for node in stopped:
+            node.start(java, libs, heap_mb)
+        return wait_until(
+            lambda: self._ready_or_dead(stopped), self.settings.services_ready_timeout_s, "Kafka"
+        )
+
+    def start_node(self, node: KafkaNode) -> float:
+        """Start one node of a running cluster again (after a test killed it)."""
+        java = jars.require_java()
+        libs = jars.jars_dir(self.settings)
+        heap_mb = max(NODE_HEAP_MIN_MB, self.settings.kafka_heap_mb // len(self.nodes))
+        node.start(java, libs, heap_mb)
+        return wait_until(
+            lambda: self._ready_or_dead([node]), self.settings.services_ready_timeout_s, "Kafka"
+        )
+
+    def stop(self) -> list[str]:
+        return [node.process.name for node in self.nodes if node.process.stop()]
+
+    def _ready_or_dead(self, starting: list[KafkaNode]) -> bool:
+        for node in starting:
+            if node.process.exited_early():
+                raise DevstackError(
+                    f"Kafka node {node.ports.node_id} exited during start-up; see "
+                    f"{node.home / 'logs'}: " + node.process.log_tail(1)
+                )
+        return self.answers()
+
+    def answers(self) -> bool:
+        """True when every node is in the cluster's metadata."""
+        admin = AdminClient(self.admin_config({"log_level": 0}))
+        try:
+            metadata = admin.list_topics(timeout=1.0)
+        except Exception:  # any KafkaException means "not yet"
+            return False
+        return len(metadata.brokers) >= len(self.nodes)
+
+    def admin_config(self, extra: Mapping[str, KafkaValue] | None = None) -> dict[str, KafkaValue]:
+        config: dict[str, KafkaValue] = {"bootstrap.servers": self.bootstrap}
+        if self.security is not None:
+            config.update(self.security.admin_client_config())
+        config.update(extra or {})
+        return config
+
+    def _cluster_id(self) -> str:
+        path = self.home / "kafka" / "cluster-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_cluster_id() + "\n")
+        return path.read_text().strip()
 
 
 def new_cluster_id() -> str:
@@ -220,18 +261,3 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if not cluster_id.startswith("-"):
             return cluster_id
-
-
-def require_java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise DevstackError(
-            "java not found on PATH: the Kafka broker needs a Java 17+ runtime "
-            "(apt-get install openjdk-17-jre-headless)"
-        )
-    probe = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(\d+)', probe.stderr + probe.stdout)
-    if match is None or int(match.group(1)) < JAVA_MAJOR_MIN:
-        found = match.group(1) if match else "unknown"
-        raise DevstackError(f"Kafka needs Java {JAVA_MAJOR_MIN}+, found Java {found} at {java}")
-    return java
