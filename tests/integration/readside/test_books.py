@@ -254,4 +254,3 @@ def test_an_undecodable_journal_record_is_named_not_fatal(
     producer.produce(settings.topics.events, b"not an event", account_key("acme", "bob"))
     assert producer.flush(30) == 0
     _assert_named(settings, redis_client, contracts, "undecodable")
-
