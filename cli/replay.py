@@ -83,4 +83,11 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         f"({report.rate:,.0f} events/s) into generation {report.generation}"
         + (f", replacing {report.replaced}" if report.replaced else "")
     )
+    if report.undecodable:
+        print(
+            f"{report.undecodable} journal record(s) did not decode and were passed over (see "
+            "the log lines `undecodable`; `ledger audit` names them)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -18,6 +18,7 @@ import redis
 
 from ledger.settings import Settings
 from processors.readside.announce import RecentOutcomes, waiting_since_ms
+from processors.readside.decoding import decode_or_report
 from processors.readside.journal import read_journal
 from processors.readside.projection import script_argument
 from processors.readside.replay import ReplayReport, replay
@@ -37,7 +38,8 @@ def heal_stretch(
     """Apply the committed events of `partition` in (stored_offset, first_offset) to
     `generation`, and record first_offset - 1 as applied. Returns how many were read.
 
-    Raises JournalReadTimeout, KafkaException, UndecodableMessage, redis errors.
+    Raises JournalReadTimeout, KafkaException, redis errors (an undecodable record is
+    reported and passed over, decoding.py).
     """
     applier = SyncApplier(client, settings)
     recent = RecentOutcomes(waiting_since_ms(settings))
@@ -47,7 +49,9 @@ def heal_stretch(
         for batch in read_journal(settings, {partition: start}, stops={partition: first_offset}):
             arguments = []
             for record in batch.records:
-                event = contracts.decode_event(record.value)
+                event = decode_or_report(contracts, record.value, partition, record.offset)
+                if event is None:
+                    continue
                 arguments.append(script_argument(event, record.offset))
                 recent.note(event)
             if arguments:

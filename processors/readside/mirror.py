@@ -37,13 +37,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from ledger.settings import Settings
 from processors.readside import metrics
+from processors.readside.decoding import decode_or_report
 from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
 from processors.readside.journal import JournalReadTimeout
 from processors.readside.projection import script_argument
 from processors.readside.script import ApplyStatus, Batch, Mode, SyncApplier
 from schemas.contracts import WireContracts
-from schemas.exceptions import UndecodableMessage
 
 log = logging.getLogger("ledger.mirror")
 
@@ -152,14 +152,9 @@ class MirrorLoop:
             value = record.value()
             if not value:
                 continue
-            try:
-                event = self.contracts.decode_event(value)
-            except UndecodableMessage as error:
-                # Only the core writes the journal, so this is a bug or a newer schema: say so
-                # loudly, mirror the rest, and let the auditor name what differs.
+            event = decode_or_report(self.contracts, value, partition, record.offset() or 0)
+            if event is None:
                 self.stats.undecodable += 1
-                metrics.UNDECODABLE.inc()
-                log.error("journal %d@%d undecodable: %s", partition, record.offset(), error)
                 continue
             arguments.append(script_argument(event, record.offset() or 0))
             sent_at_ms.append(event.request.requested_at_ms)
@@ -234,6 +229,7 @@ class MirrorLoop:
             report.events,
             report.seconds,
         )
+        self.stats.undecodable += report.undecodable
 
     def _check_model(self, stop: threading.Event) -> None:
         now = time.monotonic()

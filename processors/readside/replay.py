@@ -31,6 +31,7 @@ import redis
 from ledger.settings import Settings
 from processors.errors import ProcessorError
 from processors.readside.announce import RecentOutcomes
+from processors.readside.decoding import decode_or_report
 from processors.readside.generation import drop_generation, new_generation_id, swap_in
 from processors.readside.journal import (
     end_offsets,
@@ -78,6 +79,7 @@ class ReplayReport:
     events: int
     seconds: float
     positions: dict[int, int]
+    undecodable: int = 0
 
     @property
     def rate(self) -> float:
@@ -95,9 +97,9 @@ def replay(
 ) -> ReplayReport:
     """Build a new generation from the journal and swap it in. See the module docstring.
 
-    Raises ReplayError, JournalReadTimeout, KafkaException, redis errors, and
-    UndecodableMessage for a journal event that cannot be decoded (the journal is written
-    only by the core: such an event is a bug to look at, not something to skip).
+    Raises ReplayError, JournalReadTimeout, KafkaException, redis errors. A journal record
+    that does not decode is reported (decoding.py) and counted in the report, and the rest is
+    replayed: one such record must not keep everyone's read model from being rebuilt.
     """
     started = time.monotonic()
     starts = start.resolve(settings)
@@ -108,12 +110,16 @@ def replay(
         ends = end_offsets(settings, starts)
         bar = ProgressBar(sum(ends[p] - max(o, 0) for p, o in starts.items()), progress_out)
     events = 0
+    undecodable = 0
     positions: dict[int, int] = {}
     recent = RecentOutcomes(announce_since_ms)
     for batch in read_journal(settings, starts):
         arguments = []
         for record in batch.records:
-            event = contracts.decode_event(record.value)
+            event = decode_or_report(contracts, record.value, batch.partition, record.offset)
+            if event is None:
+                undecodable += 1
+                continue
             arguments.append(script_argument(event, record.offset))
             recent.note(event)
         first = batch.records[0].offset if batch.records else batch.position
@@ -140,4 +146,6 @@ def replay(
     if replaced is not None and replaced != generation:
         drop_generation(client, settings.redis_key_prefix, replaced)
     recent.publish(client, settings.redis_key_prefix)
-    return ReplayReport(generation, replaced, events, time.monotonic() - started, positions)
+    return ReplayReport(
+        generation, replaced, events, time.monotonic() - started, positions, undecodable
+    )

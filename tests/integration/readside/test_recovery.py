@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import redis
+from confluent_kafka import Producer
 
 from ledger.settings import Settings
 from processors.readside.asof import balances_as_of
@@ -201,3 +202,33 @@ def test_a_rebuild_announces_the_outcomes_a_gateway_may_wait_for(
     finally:
         pubsub.close()
         assert mirror.stop() == 0
+
+
+def test_an_undecodable_journal_record_does_not_stop_a_rebuild(
+    topics: Settings,
+    writer: JournalWriter,
+    mirror: LedgerProcess,
+    read_model: SyncReadModel,
+    redis_client: redis.Redis,
+) -> None:
+    """One record nobody can read in the journal must not keep the read model from being
+    rebuilt for everyone: it is logged and counted, the audit names it, the rest is mirrored."""
+    wait_for_generation(read_model)
+    writer.apply([request("a00", "ACCRUE", 7)])
+    producer = Producer(topics.kafka_config())
+    producer.produce(topics.topics.events, b"not an event", b"acme:a00")
+    assert producer.flush(30) == 0
+    writer.apply([request("a01", "ACCRUE", 9)])
+    wait_for(lambda: _available(read_model, "a01") == 9, "the live mirror to go past it", 30)
+    keys = list(redis_client.scan_iter(match=f"{topics.redis_key_prefix}*"))
+    redis_client.delete(*keys)  # Redis lost the model: the mirror rebuilds it from the journal
+
+    wait_for(lambda: read_model.generation() is not None, "the rebuilt model", 30)
+    wait_for(lambda: _available(read_model, "a01") == 9, "the rebuild to go past it", 30)
+    assert _available(read_model, "a00") == 7
+    assert "undecodable" in mirror.log()
+
+
+def _available(model: SyncReadModel, account: str) -> int | None:
+    views = model.balances(PROGRAM, account)
+    return views[0].available if views else None
