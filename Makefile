@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps install services topics run test check lint typecheck format down clean
+.PHONY: setup system-deps install services topics run run-secure test check lint typecheck format down clean
 
 setup: system-deps install services topics
 
@@ -28,6 +28,11 @@ topics: services
 
 run: setup
 	$(BIN)/ledger run
+
+# The same ledger on the secure stack (TLS, SCRAM users, ACLs, HTTPS), each process as its own
+# principal. Stop the everyday stack first (`make down`): both use the same ports.
+run-secure: system-deps install
+	$(BIN)/ledger run --secure
 
 test: setup
 	$(BIN)/pytest

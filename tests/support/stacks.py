@@ -62,15 +62,23 @@ def running_stack(home: Path, shape: StackShape) -> Iterator[Stack]:
         ledger(env, "services", "down")
 
 
-def ledger(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
+def run_ledger(
+    env: dict[str, str], *args: str, timeout_s: float = COMMAND_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
+    """`ledger <args>` in a child process, as a person types it."""
+    return subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=COMMAND_TIMEOUT_S,
+        timeout=timeout_s,
         check=False,
     )
+
+
+def ledger(env: dict[str, str], *args: str) -> str:
+    """`ledger <args>`, which must succeed; its output."""
+    done = run_ledger(env, *args)
     assert done.returncode == 0, f"ledger {' '.join(args)}: {done.stdout}{done.stderr}"
     return done.stdout

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from cli.devstack.process import port_is_free
 from tests.support.ports import free_port
+from tests.support.stacks import jar_cache, run_ledger
 
 COMMAND_TIMEOUT_S = 240
 
@@ -33,25 +33,13 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         LEDGER_KAFKA_HEAP_MB="512",
     )
     # Share the jar cache of the main stack so this test does not download Kafka again.
-    main_libs = (
-        Path(os.environ.get("LEDGER_DEVSTACK_DIR", ".devstack")).resolve() / "kafka" / "libs"
-    )
-    if main_libs.exists():
-        (tmp_path / "devstack" / "kafka").mkdir(parents=True)
-        (tmp_path / "devstack" / "kafka" / "libs").symlink_to(main_libs)
+    env["LEDGER_KAFKA_JARS_DIR"] = jar_cache()
     yield env
     _ledger(env, "services", "down")
 
 
 def _ledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
+    return run_ledger(env, *args, timeout_s=COMMAND_TIMEOUT_S)
 
 
 def test_up_twice_status_down(stack_env: dict[str, str]) -> None:
@@ -70,6 +58,11 @@ def test_up_twice_status_down(stack_env: dict[str, str]) -> None:
     status = _ledger(stack_env, "services", "status")
     assert status.returncode == 0
     assert status.stdout.count("ready") == 2
+
+    # Shapes share ports: another one is refused while this one runs, with the way out.
+    other = _ledger(stack_env, "services", "up", "--secure")
+    assert other.returncode == 2
+    assert "the plaintext stack is running; `ledger services down` first" in other.stderr
 
     down = _ledger(stack_env, "services", "down")
     assert "stopped: kafka, redis" in down.stdout
