@@ -108,6 +108,7 @@ def test_the_grafana_dashboard_only_queries_metrics_the_ledger_exports() -> None
         for target in panel["targets"]
         for name in re.findall(r"\b(ledger_[a-z_]+)", target["expr"])
     }
+    assert len(queried) >= 10, "the dashboard queries the ledger's metrics"
     sources = "".join(
         path.read_text()
         for package in ("processors", "gateway")

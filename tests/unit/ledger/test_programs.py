@@ -115,9 +115,3 @@ def test_file_errors(tmp_path: Path) -> None:
     broken.write_text("[programs.acme\n")
     with pytest.raises(ConfigFileError, match="invalid TOML"):
         load_programs(broken)
-
-
-def test_every_error_is_a_config_error_and_a_value_error() -> None:
-    for error in (ConfigFileError, MissingKeyError, UnknownKeyError, InvalidValueError):
-        assert issubclass(error, ConfigError)
-        assert issubclass(error, ValueError)

@@ -30,9 +30,16 @@ def test_a_signature_verifies_and_any_change_breaks_it() -> None:
 
 def test_backoff_grows_is_jittered_and_capped() -> None:
     rng = random.Random(1)
-    for attempt in range(1, 20):
-        pause = backoff_s(attempt, rng)
-        assert 0 <= pause <= min(MAX_DELAY_S, 0.5 * 2 ** (attempt - 1))
+    draws = {attempt: [backoff_s(attempt, rng) for _ in range(200)] for attempt in range(1, 20)}
+    for attempt, pauses in draws.items():
+        cap = min(MAX_DELAY_S, 0.5 * 2 ** (attempt - 1))
+        assert all(0 <= pause <= cap for pause in pauses)
+        assert len(set(pauses)) > 150, "jittered: the pauses of one attempt differ"
+        assert max(pauses) > 0.9 * cap, "the whole range up to the cap is used"
+    means = [sum(draws[a]) / len(draws[a]) for a in range(1, 20)]
+    assert means[3] > 3 * means[0], "grows with the attempts"
+    assert max(max(pauses) for pauses in draws.values()) <= MAX_DELAY_S
+    assert means[-1] > 0.4 * MAX_DELAY_S, "and reaches the cap"
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,9 @@ from fastavro import parse_schema, schemaless_writer
 
 from schemas.codec import AvroCodec, DecodedMessage, SchemaCatalogue
 from schemas.exceptions import (
-    CodecError,
     MalformedBodyError,
     SchemaMismatchError,
     TruncatedMessage,
-    UndecodableMessage,
     UnencodableRecordError,
     UnknownFingerprintError,
     UnknownFramingError,
@@ -220,19 +218,6 @@ def test_a_body_that_breaks_the_schema_is_malformed(fixture_codec: AvroCodec) ->
 
     with pytest.raises(MalformedBodyError, match="does not decode"):
         fixture_codec.decode(header + bad_enum_index + bytes(20))
-
-
-def test_every_decode_error_is_undecodable_and_a_codec_error() -> None:
-    for error in (
-        TruncatedMessage,
-        UnknownFramingError,
-        UnknownFingerprintError,
-        UnknownSchemaIdError,
-        MalformedBodyError,
-        SchemaMismatchError,
-    ):
-        assert issubclass(error, UndecodableMessage)
-        assert issubclass(error, CodecError)
 
 
 # --- encode errors -------------------------------------------------------------------------

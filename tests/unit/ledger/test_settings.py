@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from ledger.settings import ENV_VARS, Settings, SettingsError
+from ledger.settings import ENV_VARS, EnvVar, Settings, SettingsError
 
 
 def test_defaults_without_environment() -> None:
@@ -13,12 +16,19 @@ def test_defaults_without_environment() -> None:
     assert settings.partitions == 12
 
 
-def test_every_variable_is_read() -> None:
-    settings = Settings.from_env(
-        {"LEDGER_TOPIC_PREFIX": "loyalty.", "LEDGER_PARTITIONS": "24", "REDIS_URL": "redis://r/1"}
-    )
-    assert settings.topics.events == "loyalty.events"
-    assert (settings.partitions, settings.redis_url) == (24, "redis://r/1")
+@pytest.mark.parametrize("var", ENV_VARS, ids=[var.name for var in ENV_VARS])
+def test_every_variable_is_read(var: EnvVar) -> None:
+    """Each variable sets its own attribute, to a value other than the default."""
+    raw = str(var.minimum + 4321) if var.kind is int else f"x-{var.name.lower()}"
+    default = getattr(Settings(), var.attribute)
+    read = getattr(Settings.from_env({var.name: raw}), var.attribute)
+    assert read == var.parse(raw) and read != default
+
+
+def test_the_readme_table_names_only_variables_that_exist() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    documented = set(re.findall(r"^\| `((?:LEDGER|KAFKA|REDIS|SCHEMA)_[A-Z0-9_]+)`", readme, re.M))
+    assert documented - {var.name for var in ENV_VARS} == set()
 
 
 def test_clients_follow_the_local_stack_ports_unless_told_otherwise() -> None:
@@ -46,8 +56,6 @@ def test_kafka_security_settings_pass_through() -> None:
 
 
 def test_readme_documents_every_variable() -> None:
-    from pathlib import Path
-
     readme = (Path(__file__).parents[3] / "README.md").read_text()
     missing = [var.name for var in ENV_VARS if f"`{var.name}`" not in readme]
     assert missing == []

@@ -1,14 +1,12 @@
-"""The read API's pure parts: outcome messages, stored balances, totals, history paging."""
+"""The read model's contract: outcome messages, the script's arguments, stored balances,
+totals and history read back, keys that never alias."""
 
 from __future__ import annotations
-
-import io
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cli.replay import parse_offsets, parse_timestamp_ms
 from ledger.model import (
     Balance,
     LedgerEvent,
@@ -17,7 +15,6 @@ from ledger.model import (
     Request,
     Status,
 )
-from processors.readside.progress import ProgressBar
 from processors.readside.projection import event_outcome, history_entry, script_argument
 from readmodel.history import history_entry_to_json
 from readmodel.keys import (
@@ -94,34 +91,9 @@ def test_history_pages_backwards_by_sequence() -> None:
     assert [e.sequence for e in parse_history(raw, 4, 2)] == [3, 2]
 
 
-def test_command_line_start_points() -> None:
-    assert parse_offsets("0:120,2:5") == {0: 120, 2: 5}
-    assert parse_timestamp_ms("1700000000000") == 1_700_000_000_000
-    assert parse_timestamp_ms("2023-11-14T22:13:20") == 1_700_000_000_000
-
-
-def test_progress_line_shows_rate_and_eta() -> None:
-    bar = ProgressBar(1000, io.StringIO())
-    bar.done = 250
-    line = bar.line(bar.started + 1.0)
-    assert "25%" in line and "250/1,000" in line and "250/s" in line and "ETA" in line
-
-
 @given(st.text(max_size=8), st.text(max_size=8), st.text(max_size=8), st.text(max_size=8))
 def test_key_parts_never_alias(account: str, request: str, other: str, other_request: str) -> None:
     """Whatever the ids hold (`:` and `%` included), two requests share a key only if they
     are the same (account, request)."""
     same = request_suffix("acme", account, request) == request_suffix("acme", other, other_request)
     assert same == ((account, request) == (other, other_request))
-
-
-def test_audit_problems_name_their_program() -> None:
-    from processors.readside.audit import problem_program
-
-    assert problem_program("acme:ann points: lots sum to 3, available is 2") == "acme"
-    assert problem_program("changelog: beta:bob differs from the journal's fold in lots") == "beta"
-    assert problem_program("trial balance of acme points is 1, not 0") == "acme"
-    assert problem_program("totals of beta miles|@issuance: Redis has 1") == "beta"
-    assert problem_program("@transit of acme points is negative: -5") == "acme"
-    assert problem_program("acme:ann:3: postings of points sum to 1") == "acme"
-    assert problem_program("journal 3@7 undecodable") == ""

@@ -11,10 +11,13 @@ from cli.devstack.kafka import new_cluster_id
 
 
 def test_cluster_ids_are_unpadded_base64_uuids() -> None:
-    for _ in range(200):
-        cluster_id = new_cluster_id()
-        assert len(cluster_id) == 22
-        assert uuid.UUID(bytes=base64.urlsafe_b64decode(cluster_id + "=="))
+    drawn = [new_cluster_id() for _ in range(200)]
+    for cluster_id in drawn:
+        raw = base64.urlsafe_b64decode(cluster_id + "==")
+        assert len(cluster_id) == 22 and len(raw) == 16
+        assert base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == cluster_id
+        assert uuid.UUID(bytes=raw).version == 4
+    assert len(set(drawn)) == len(drawn)
 
 
 def test_an_id_starting_with_a_dash_is_drawn_again(monkeypatch: pytest.MonkeyPatch) -> None:
