@@ -31,9 +31,9 @@ from ledger.programs import load_programs
 from ledger.settings import Settings
 from processors.core.changelog import owned, restore_partitions
 from processors.core.loop import CoreProcessor
-from processors.core.routing import account_key
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 
 MIX = ((Operation.ACCRUE, 0.6), (Operation.REDEEM, 0.3), (Operation.TRANSFER, 0.1))
 

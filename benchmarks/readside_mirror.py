@@ -33,12 +33,12 @@ from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request
 from ledger.programs import load_programs
 from ledger.settings import Settings
-from processors.core.routing import account_key, partition_for
 from processors.readside.replay import replay
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.keys import outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 from tests.support.processes import LedgerProcess, settings_env
 
 TRANSACTION_EVENTS = 1_000

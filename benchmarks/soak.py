@@ -45,12 +45,12 @@ from processors.bench.mix import DEFAULT_MIX, Mix
 from processors.bench.produce import WorkloadProducer
 from processors.bench.verify import verify_journal
 from processors.bench.workload import PROGRAM, Workload, generate
-from processors.core.routing import account_key, partition_for
 from processors.readside.audit import audit
 from processors.readside.journal import journal_partitions, read_journal
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CATCH_UP_TIMEOUT_S = 900.0

@@ -39,9 +39,9 @@ from ledger.settings import Settings
 from ledger.timers import due_timers
 from processors.core.changelog import owned, restore_partitions
 from processors.core.rebuild import write_changelog
-from processors.core.routing import account_key, partition_for
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 
 DAY_MS = 86_400_000
 START_MS = 1_790_000_000_000

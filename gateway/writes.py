@@ -36,7 +36,8 @@ from ledger.programs import Program
 from ledger.reasons import Reason
 from readmodel.keys import Outcome
 from readmodel.reader import ReadModel
-from schemas.contracts import WireContracts, account_key
+from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 
 
 def new_request_id() -> str:

@@ -16,6 +16,7 @@ from ledger.model import AccountState, LedgerEvent, Receipt, Request, Reversible
 from schemas.codec import AvroCodec, SchemaCatalogue
 from schemas.exceptions import LimitExceededError, MalformedBodyError
 from schemas.limits import request_violations
+from schemas.partitioning import account_key
 from schemas.records import (
     Record,
     event_to_record,
@@ -34,11 +35,6 @@ from schemas.registry import ConfluentSchemaRegistry
 TRACE_HEADER = "ledger.trace-id"
 """Kafka header naming the trace a request belongs to (set by the gateway or any producer);
 the core copies it onto every record the request causes."""
-
-
-def account_key(program: str, account_id: str) -> bytes:
-    """The record key of an account on every ledger topic: `program:account_id`."""
-    return f"{program}:{account_id}".encode()
 
 
 def memory_key(program: str, account_id: str, request_id: str) -> bytes:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from ledger.model import Operation, Request
 from processors.bench.mix import Mix
 from processors.bench.model import APPLIED, LedgerModel, ModelOutcome, ModelRequest
-from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 
 PROGRAM = "acme"
 ASSET = "points"  # config/programs.toml: clawback = "allow_negative", as the model assumes

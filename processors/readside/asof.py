@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from ledger.model import Status
 from ledger.settings import Settings
-from processors.core.routing import account_key
 from processors.readside.journal import journal_partitions, offsets_for_time, read_journal
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 
 TIMESTAMP_MARGIN_MS = 60_000
 """Kafka timestamps trail processed_at_ms by a batch at most; a minute is plenty."""

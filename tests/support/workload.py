@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from ledger.model import CarriedLot, Operation, Request
 from ledger.settings import TopicNames
-from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 from tests.support.model import LedgerModel, ModelRequest, Outcome
 
 PROGRAM = "acme"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from confluent_kafka import Message, Producer
 
 from ledger.settings import Settings
-from processors.core.routing import partition_for
+from schemas.partitioning import partition_for
 
 KEYS = [f"acme:customer-{n}".encode() for n in range(200)]
 

@@ -13,7 +13,8 @@ from confluent_kafka import Producer
 
 from gateway.auth import Scope
 from ledger.model import Operation, Request
-from schemas.contracts import WireContracts, account_key
+from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 from tests.integration.gateway.conftest import Ledger, account
 
 TRANSACTIONS = "/v1/programs/acme/transactions"

@@ -15,8 +15,8 @@ from confluent_kafka import Message
 
 from ledger.model import Operation, Request
 from ledger.settings import Settings
-from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 from tests.support.kafka_io import produce, read_topic
 from tests.support.partner import PartnerStub
 from tests.support.processes import ROOT, LedgerProcess, settings_env

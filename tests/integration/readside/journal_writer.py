@@ -17,8 +17,8 @@ from ledger.decide import decide
 from ledger.model import AccountState, LedgerEvent, Operation, Request
 from ledger.programs import load_programs
 from ledger.settings import Settings
-from processors.core.routing import account_key, partition_for
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 from tests.support.channels import permitting
 
 PROGRAMS = load_programs(Path(__file__).resolve().parents[3] / "config" / "programs.toml")

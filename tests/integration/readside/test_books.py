@@ -28,7 +28,8 @@ from processors.readside.audit import audit
 from processors.readside.journal import journal_partitions
 from readmodel.keys import GenerationKeys
 from readmodel.reader import SyncReadModel
-from schemas.contracts import WireContracts, account_key
+from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 from tests.integration.readside.conftest import wait_for_generation, wait_for_offsets
 from tests.integration.readside.journal_writer import PROGRAMS, JournalWriter
 from tests.support.kafka_io import read_topic

@@ -22,7 +22,8 @@ from cli.devstack import Stack
 from ledger.model import Operation, Request
 from ledger.settings import Settings
 from processors.readside.audit import audit
-from schemas.contracts import WireContracts, account_key
+from schemas.contracts import WireContracts
+from schemas.partitioning import account_key
 from tests.integration.secure.conftest import as_principal, deploy
 from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env

@@ -14,9 +14,9 @@ from ledger.settings import TopicNames
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.loop import SessionFailed, co_partitioned
-from processors.core.routing import account_key, partition_for
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
+from schemas.partitioning import account_key, partition_for
 from tests.support.processes import ROOT
 
 TOPICS = TopicNames("unit.")

@@ -138,7 +138,7 @@ def test_the_changelog_holds_the_folded_state(workload: Workload, contracts: Wir
     }
     from ledger.evolve import evolve
     from ledger.idempotency import remembers
-    from processors.core.routing import account_key
+    from schemas.partitioning import account_key
 
     folded: dict[bytes, object] = {}
     for record in out[TOPICS.events]:
