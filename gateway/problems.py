@@ -50,6 +50,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.OPERATION_UNKNOWN: ProblemKind(_REJECTED, "Operation unknown"),
     Reason.OPERATION_NOT_PERMITTED: ProblemKind(403, "Operation not permitted on this channel"),
     Reason.REQUEST_ID_RESERVED: ProblemKind(_REJECTED, "Request id uses a reserved prefix"),
+    Reason.ACCOUNT_ID_RESERVED: ProblemKind(_REJECTED, "Account id names a system account"),
     Reason.STALE_REQUEST: ProblemKind(_REJECTED, "Request is older than the idempotency window"),
     # The same fact whether the gateway's own record or the ledger's receipt finds it.
     Reason.IDEMPOTENCY_CONFLICT: ProblemKind(409, "Request id already used with other content"),

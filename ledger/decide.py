@@ -42,6 +42,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ledger import lots as lotbook
+from ledger.accounts import (
+    ADJUSTMENTS,
+    EXPIRED,
+    HOLDS,
+    ISSUANCE,
+    REDEMPTIONS,
+    TRANSIT,
+    is_system,
+)
 from ledger.evolve import evolve
 from ledger.idempotency import (
     content_hash,
@@ -73,12 +82,6 @@ from ledger.model import (
 from ledger.programs import Asset, ClawbackPolicy, Program, Programs
 from ledger.reasons import Reason
 
-ISSUANCE = "@issuance"
-REDEMPTIONS = "@redemptions"
-EXPIRED = "@expired"
-ADJUSTMENTS = "@adjustments"
-TRANSIT = "@transit"
-HOLDS = "@holds"
 SYSTEM_PRINCIPAL = "system"
 
 _POSITIVE_AMOUNT = frozenset(
@@ -195,6 +198,8 @@ def decide(
     system = operation in SYSTEM_OPERATIONS
     if not system and request.request_id.startswith(RESERVED_ID_PREFIXES):
         return _reject(asked, Reason.REQUEST_ID_RESERVED)
+    if is_system(request.account_id) or is_system(request.counterparty_account_id or ""):
+        return _reject(asked, Reason.ACCOUNT_ID_RESERVED)
     if not system and request.requested_at_ms < now - program.idempotency_window_ms:
         return _reject(asked, Reason.STALE_REQUEST)
     receipt = live_receipt(

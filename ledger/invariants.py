@@ -32,13 +32,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ledger.accounts import HOLDS, SYSTEM_PREFIX, TRANSIT
 from ledger.evolve import evolve
 from ledger.lots import spending_key
 from ledger.model import AccountState, LedgerEvent, Operation, Status
-
-HOLDS = "@holds"
-TRANSIT = "@transit"
-SYSTEM_PREFIX = "@"
 
 AccountKey = tuple[str, str]
 """(program, account_id)"""

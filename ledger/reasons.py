@@ -36,6 +36,9 @@ class Reason(StrEnum):
     operation on a public topic, an ADJUST outside the operator channel)."""
     REQUEST_ID_RESERVED = "request_id_reserved"
     """A client request uses an id prefix the ledger reserves for its own requests."""
+    ACCOUNT_ID_RESERVED = "account_id_reserved"
+    """The account or the counterparty is named like a system account (`@...`): a member
+    account of that name would blur the books (its balance counted as the system's)."""
     STALE_REQUEST = "stale_request"
     """requested_at_ms is older than the program's idempotency window."""
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"

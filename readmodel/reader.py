@@ -20,6 +20,7 @@ from typing import Any
 import redis
 import redis.asyncio
 
+from ledger.accounts import ADJUSTMENTS, EXPIRED, HOLDS, ISSUANCE, REDEMPTIONS, TRANSIT
 from readmodel.history import HistoryEntry, parse_history_entry
 from readmodel.keys import (
     CUSTOMERS,
@@ -108,14 +109,14 @@ def parse_totals(raw: Mapping[Any, Any]) -> dict[str, ProgramTotals]:
         sums.setdefault(asset, {})[account] = int(_text(value))
     totals = {}
     for asset, by_account in sorted(sums.items()):
-        held = by_account.get("@holds", 0)
-        in_transit = by_account.get("@transit", 0)
+        held = by_account.get(HOLDS, 0)
+        in_transit = by_account.get(TRANSIT, 0)
         totals[asset] = ProgramTotals(
             asset=asset,
-            issued=-by_account.get("@issuance", 0),
-            redeemed=by_account.get("@redemptions", 0),
-            expired=by_account.get("@expired", 0),
-            adjusted=-by_account.get("@adjustments", 0),
+            issued=-by_account.get(ISSUANCE, 0),
+            redeemed=by_account.get(REDEMPTIONS, 0),
+            expired=by_account.get(EXPIRED, 0),
+            adjusted=-by_account.get(ADJUSTMENTS, 0),
             outstanding=by_account.get(CUSTOMERS, 0) + held + in_transit,
             held=held,
             in_transit=in_transit,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ledger.accounts import is_system
 from ledger.idempotency import remembers
 from ledger.model import LedgerEvent, Status
 from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
@@ -62,7 +63,7 @@ def history_entry(event: LedgerEvent) -> HistoryEntry:
 
 def totals_field(account: str, asset: str) -> str:
     """System accounts (`@issuance`, ...) have their own field; customers share one."""
-    holder = account if account.startswith("@") else CUSTOMERS
+    holder = account if is_system(account) else CUSTOMERS
     return f"{asset}{TOTALS_SEPARATOR}{holder}"
 
 
