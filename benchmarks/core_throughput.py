@@ -31,6 +31,7 @@ from ledger.programs import load_programs
 from ledger.settings import Settings
 from processors.core.changelog import owned, restore_partitions
 from processors.core.loop import CoreProcessor
+from processors.produce import produce
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
@@ -68,12 +69,7 @@ def produce_backlog(
             else None,
         )
         value = contracts.encode_request(request, settings.topics.requests)
-        while True:
-            try:
-                producer.produce(settings.topics.requests, value, account_key("acme", account))
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce(producer, settings.topics.requests, value, account_key("acme", account))
     producer.flush(120)
     return time.perf_counter() - started
 

@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 
 from ledger.settings import Settings
 from processors.bench.workload import BenchRecord
+from processors.produce import produce as produce_record
 
 FLUSH_TIMEOUT_S = 120.0
 PACING_STEP = 100  # records between two looks at the clock when paced
@@ -55,7 +56,7 @@ class WorkloadProducer(threading.Thread):
             self.error = repr(error)
 
     def _produce_all(self) -> None:
-        produce, poll = self.producer.produce, self.producer.poll
+        poll = self.producer.poll
         self.started_at = started = time.monotonic()
         for n, record in enumerate(self.records):
             if self.rate and n % PACING_STEP == 0:
@@ -63,12 +64,7 @@ class WorkloadProducer(threading.Thread):
                 if ahead > 0:
                     time.sleep(ahead)
             self.sent_at[n] = time.monotonic()
-            while True:
-                try:
-                    produce(self.topic, record.value, record.key, partition=record.partition)
-                    break
-                except BufferError:
-                    poll(0.05)  # the local queue is full: let librdkafka send
+            produce_record(self.producer, self.topic, record.value, record.key, record.partition)
             self.sent = n + 1
             poll(0)
         remaining = self.producer.flush(FLUSH_TIMEOUT_S)

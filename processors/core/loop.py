@@ -57,6 +57,7 @@ from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
+from processors.produce import ProduceQueueFull, produce
 from schemas.contracts import TRACE_HEADER, WireContracts
 
 log = logging.getLogger(__name__)
@@ -313,25 +314,19 @@ class CoreSession:
         value: bytes | None,
         headers: list[tuple[str, str | bytes | None]] | None,
     ) -> None:
-        while True:
-            try:
-                if headers:
-                    self.producer.produce(topic, value, key, partition=partition, headers=headers)
-                else:
-                    self.producer.produce(topic, value, key, partition=partition)
-                return
-            except BufferError:
-                # The local queue is full: let librdkafka send, then try again.
-                self.producer.poll(0.05)
-            except KafkaException as exc:
-                if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                    # The batch applier checks every record against record_bytes_max, so
-                    # this is a configuration that lets it through: say which.
-                    raise SessionFailed(
-                        f"a {len(value or b'')}-byte record to {topic} is too large for the "
-                        "producer: LEDGER_RECORD_BYTES_MAX must stay below message.max.bytes"
-                    ) from exc
-                raise
+        try:
+            produce(self.producer, topic, value, key, partition, headers)
+        except ProduceQueueFull as full:
+            raise SessionFailed(str(full)) from full
+        except KafkaException as exc:
+            if exc.args[0].code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                # The batch applier checks every record against record_bytes_max, so
+                # this is a configuration that lets it through: say which.
+                raise SessionFailed(
+                    f"a {len(value or b'')}-byte record to {topic} is too large for the "
+                    "producer: LEDGER_RECORD_BYTES_MAX must stay below message.max.bytes"
+                ) from exc
+            raise
 
     def _abort(self, batch_start: dict[tuple[str, int], int], cause: KafkaError) -> None:
         log.warning("aborting batch: %s", cause)

@@ -19,6 +19,7 @@ from ledger.idempotency import remembers
 from ledger.model import AccountState
 from ledger.settings import Settings
 from processors.core.changelog import read_states, read_to_end
+from processors.produce import produce
 from schemas.contracts import WireContracts, memory_key
 
 READ_TIMEOUT_S = 3600.0
@@ -94,37 +95,22 @@ def write_changelog(settings: Settings, contracts: WireContracts, states: States
     producer.begin_transaction()
     written = 0
 
-    def produce(topic: str, key: bytes, value: bytes, partition: int) -> None:
-        while True:
-            try:
-                producer.produce(topic, value, key, partition=partition)
-                return
-            except BufferError:
-                producer.poll(0.05)
-
     for partition, accounts in states.items():
         for key, state in accounts.items():
             topic = topics.state_changelog
-            produce(topic, key, contracts.encode_state(state, topic, memory=False), partition)
+            value = contracts.encode_state(state, topic, memory=False)
+            produce(producer, topic, value, key, partition)
             program, account = state.program, state.account_id
             for request_id, receipt in state.receipts.items():
                 value = contracts.encode_receipt(program, account, receipt, topics.state_receipts)
-                produce(
-                    topics.state_receipts,
-                    memory_key(program, account, request_id),
-                    value,
-                    partition,
-                )
+                memory = memory_key(program, account, request_id)
+                produce(producer, topics.state_receipts, value, memory, partition)
             for request_id, item in state.reversibles.items():
                 value = contracts.encode_reversible(
                     program, account, item, topics.state_reversibles
                 )
-                produce(
-                    topics.state_reversibles,
-                    memory_key(program, account, request_id),
-                    value,
-                    partition,
-                )
+                memory = memory_key(program, account, request_id)
+                produce(producer, topics.state_reversibles, value, memory, partition)
             written += 1 + len(state.receipts) + len(state.reversibles)
     producer.commit_transaction(WRITE_TIMEOUT_S)
     return written

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from ledger.settings import Settings
+from processors.produce import produce
 
 KAFKA_CALL_TIMEOUT_S = 30.0
 
@@ -115,9 +116,4 @@ def commit(
 
 
 def _produce(producer: Producer, topic: str, letter: DeadLetter) -> None:
-    while True:
-        try:
-            producer.produce(topic, letter.value, letter.key, headers=letter.headers)
-            return
-        except BufferError:
-            producer.poll(0.05)
+    produce(producer, topic, letter.value, letter.key, headers=letter.headers)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from confluent_kafka import Consumer, Message, Producer
 
 from ledger.settings import Settings
+from processors.produce import produce as produce_record
 from tests.support.workload import WorkItem
 
 READ_IDLE_S = 3.0
@@ -21,17 +22,9 @@ def produce(settings: Settings, items: Iterable[WorkItem], rate_per_s: float | N
     started = time.monotonic()
     sent = 0
     for item in items:
-        while True:
-            try:
-                producer.produce(
-                    item.topic or settings.topics.requests,
-                    item.value,
-                    item.key,
-                    partition=item.partition,
-                )
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_record(
+            producer, item.topic or settings.topics.requests, item.value, item.key, item.partition
+        )
         sent += 1
         if rate_per_s:
             ahead = sent / rate_per_s - (time.monotonic() - started)
