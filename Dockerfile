@@ -9,10 +9,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY ledger ledger
+COPY settings settings
 COPY schemas schemas
 COPY processors processors
 COPY gateway gateway
 COPY cli cli
+COPY bench bench
 COPY infra infra
 COPY config config
 RUN pip install . && useradd --system --uid 10001 ledger

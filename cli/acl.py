@@ -10,7 +10,7 @@ from confluent_kafka.admin import AdminClient
 
 from cli.access import kafka_acls, redis_users
 from cli.access.policy import AccessPolicy, kafka_grants, load_policy, redis_rules
-from ledger.settings import Settings
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -7,9 +7,9 @@ from typing import Any
 
 import redis
 
-from ledger.settings import Settings
 from processors.readside.audit import audit, store_report
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 from cli.logs import configure_logging, dict_config
 from cli.metrics_server import serve_metrics
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import redis
 
 from cli.replay import parse_timestamp_ms
-from ledger.settings import Settings
 from processors.readside.asof import balances_as_of
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -1,6 +1,6 @@
 """`ledger bench`: measure the ledger end to end against the broker's ceiling and a peer.
 
-The parts live in processors/bench/ (one module per step, see its package docstring); this
+The parts live in bench/ (one module per step, see its package docstring); this
 module parses options, finds Java and the broker's jars for the ceiling, and prints.
 """
 
@@ -13,12 +13,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.mix import DEFAULT_MIX, Mix, MixError
+from bench.report import result_table, write_result
+from bench.run import BenchOptions, KafkaTools, run_bench
 from cli.devstack import DevstackError
 from cli.devstack.jars import jars_dir, require_java
-from ledger.settings import Settings
-from processors.bench.mix import DEFAULT_MIX, Mix, MixError
-from processors.bench.report import result_table, write_result
-from processors.bench.run import BenchOptions, KafkaTools, run_bench
+from settings import Settings
 
 PEERS = ("faust-eos",)
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         partitions=args.partitions,
         processors=args.processors,
-        mirror=_mirror_available() and not args.no_mirror,
+        mirror=not args.no_mirror,
         peer=args.peer,
         ceiling=not args.no_ceiling,
         ceiling_records=args.ceiling_records,
@@ -149,13 +149,6 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         result["logs_dir"] = None
         write_result(result, args.out)
     return 0 if succeeded else 1
-
-
-def _mirror_available() -> bool:
-    """Whether this `ledger` has the read side's `mirror` command (it landed separately)."""
-    from cli import main  # already imported: it is what called us
-
-    return any(command.__name__ == "cli.mirror" for command in main.COMMANDS)
 
 
 def _kafka_tools(settings: Settings) -> KafkaTools | None:

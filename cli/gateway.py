@@ -12,7 +12,7 @@ from cli.logs import configure_logging
 from gateway.app import create_app
 from gateway.tls import uvicorn_tls_options
 from ledger.programs import load_programs
-from ledger.settings import Settings
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

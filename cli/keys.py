@@ -13,7 +13,7 @@ import redis
 from gateway.auth import ApiKey, KeyAdmin, Scope
 from gateway.tls import certificate_sha256
 from ledger.programs import load_programs
-from ledger.settings import Settings
+from settings import Settings
 
 SCOPES = ", ".join(s.value for s in Scope)
 

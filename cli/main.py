@@ -40,9 +40,9 @@ from cli import (
 from cli.access.errors import AccessError
 from cli.devstack import DevstackError
 from ledger.programs import ConfigError
-from ledger.settings import Settings, SettingsError
 from processors.errors import ProcessorError
 from schemas.exceptions import CodecError
+from settings import Settings, SettingsError
 
 COMMANDS = (
     services,

@@ -14,9 +14,9 @@ import redis
 
 from cli.logs import configure_logging
 from cli.metrics_server import serve_metrics
-from ledger.settings import Settings
 from processors.readside.mirror import MirrorLoop, mirror_group_id
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from cli.logs import configure_logging
-from ledger.settings import Settings
 from processors.notify.redeliver import redeliver
 from processors.notify.subscriptions import PartnerConfigError, load_subscriptions
 from processors.notify.worker import PartnerWorker
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
 from processors.core.rebuild import compare, fold_journal, read_changelog, write_changelog
 from schemas.contracts import WireContracts
+from settings import Settings
 
 EXAMPLES_SHOWN = 5
 

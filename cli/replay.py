@@ -9,9 +9,9 @@ from typing import Any
 
 import redis
 
-from ledger.settings import Settings
 from processors.readside.replay import ReplayStart, replay
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

@@ -18,8 +18,8 @@ from cli.devstack import Stack
 from cli.notify import partners_configured
 from cli.services import add_shape_arguments, shape_of
 from cli.supervisor import Supervisor
-from ledger.settings import Settings
 from processors.topics import ensure_topics, ledger_topics
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

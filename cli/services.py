@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from cli.devstack import Stack, StackShape
-from ledger.settings import Settings
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

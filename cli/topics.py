@@ -7,8 +7,8 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
 from processors.topics import ensure_topics, ledger_topics
+from settings import Settings
 
 
 def register(subparsers: Any) -> None:

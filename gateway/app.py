@@ -30,9 +30,9 @@ from gateway.services import Services
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import Program, load_programs
-from ledger.settings import Settings
 from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
+from settings import Settings
 
 REDIS_CONNECTIONS_MAX = 64
 REDIS_CONNECTION_WAIT_S = 5.0

@@ -8,7 +8,7 @@ import os
 from fastapi import FastAPI
 
 from gateway.app import create_app
-from ledger.settings import Settings
+from settings import Settings
 
 
 def app_from_environment() -> FastAPI:

@@ -22,8 +22,8 @@ from confluent_kafka import KafkaError, Producer
 
 from gateway.trace import current_trace_id
 from ledger.model import ELEVATED_OPERATIONS, Operation
-from ledger.settings import Settings
 from schemas.contracts import TRACE_HEADER
+from settings import Settings
 
 POLL_INTERVAL_S = 0.05
 QUEUE_FULL_RETRY_S = 0.005

@@ -17,8 +17,8 @@ from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
 from gateway.writes import Writer
 from ledger.programs import Program
-from ledger.settings import Settings
 from readmodel.reader import ReadModel
+from settings import Settings
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from ledger.settings import Settings
+from settings import Settings
 
 FINGERPRINT_KEY = "client_cert_sha256"
 

@@ -17,8 +17,8 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 from confluent_kafka.cimpl import NewTopic
 
-from ledger.settings import Settings
 from processors.errors import ProcessorError
+from settings import Settings
 
 ADMIN_TIMEOUT_S = 30.0
 METADATA_POLL_S = 0.2

@@ -12,8 +12,8 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
 from processors.topics import delete_topics, ensure_topics, ledger_topics
+from settings import Settings
 from tests.infrastructure import Infrastructure, provide_infrastructure
 
 TEST_PARTITIONS = 3

@@ -17,7 +17,7 @@ import redis
 from confluent_kafka.admin import AdminClient
 
 from cli.devstack import Stack
-from ledger.settings import Settings
+from settings import Settings
 
 KAFKA_IMAGE = "confluentinc/cp-kafka:8.1.0"  # Apache Kafka 4.1 in KRaft mode
 REDIS_IMAGE = "redis:7.4"

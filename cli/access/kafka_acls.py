@@ -30,7 +30,7 @@ from confluent_kafka.admin._resource import ResourcePatternType, ResourceType
 
 from cli.access.errors import AccessError
 from cli.access.policy import AccessPolicy, KafkaGrant, Operation, ResourceKind, kafka_grants
-from ledger.settings import Settings
+from settings import Settings
 
 ADMIN_TIMEOUT_S = 30.0
 AWAIT_POLL_S = 0.2

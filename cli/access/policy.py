@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.access.errors import AccessError
-from ledger.settings import Settings
 from processors.readside.mirror import mirror_group_id
+from settings import Settings
 
 PRINCIPAL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 KAFKA_KEYS = ("read", "write", "describe", "delete_records", "groups", "transactional_ids")

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from cli.devstack.errors import DevstackError
-from ledger.settings import Settings
+from settings import Settings
 
 POM = Path(__file__).resolve().parents[2] / "infra" / "kafka" / "pom.xml"
 JAVA_MAJOR_MIN = 17

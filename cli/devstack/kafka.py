@@ -27,7 +27,7 @@ from cli.devstack.kafka_config import (
     node_ports,
 )
 from cli.devstack.process import ManagedProcess, port_is_free, wait_until
-from ledger.settings import KafkaValue, Settings
+from settings import KafkaValue, Settings
 
 FORMAT_TIMEOUT_S = 120
 NODE_HEAP_MIN_MB = 384

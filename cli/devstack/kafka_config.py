@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.settings import Settings
+from settings import Settings
 
 NODE_PORT_STEP = 100
 SUPER_USERS = ("broker", "admin")

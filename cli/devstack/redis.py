@@ -16,7 +16,7 @@ import redis
 
 from cli.devstack.errors import DevstackError
 from cli.devstack.process import ManagedProcess, port_is_free, wait_until
-from ledger.settings import Settings
+from settings import Settings
 
 
 @dataclass(frozen=True)

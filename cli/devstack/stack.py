@@ -36,8 +36,8 @@ from cli.devstack.kafka import KafkaCluster, KafkaSecurity
 from cli.devstack.kafka_config import SCRAM_MECHANISM, BrokerTls
 from cli.devstack.redis import RedisSecurity, RedisServer
 from cli.devstack.tls import IssuedCertificate, LocalAuthority
-from ledger.settings import KAFKA_PASSTHROUGH_PREFIX, Settings
 from processors.topics import ensure_topics, ledger_topics
+from settings import KAFKA_PASSTHROUGH_PREFIX, Settings
 
 ADMIN = "admin"
 SCRAM_ITERATIONS = 8192

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from ledger.settings import Settings
 from readmodel.reader import ReadModel
+from settings import Settings
 
 CACHE_S = 2.0
 BROKER_TIMEOUT_S = 2.0

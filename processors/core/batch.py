@@ -41,13 +41,13 @@ from ledger.idempotency import receipt_of, remembers
 from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
 from ledger.programs import Programs
 from ledger.reasons import Reason
-from ledger.settings import TopicNames
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
 from processors.core.store import PartitionStore
 from schemas.contracts import TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
+from settings import TopicNames
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from ledger.model import AccountState, Receipt, Reversible
-from ledger.settings import Settings
 from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
 from schemas.contracts import WireContracts, split_memory_key
+from settings import Settings
 
 READ_BATCH_RECORDS = 10_000
 READ_POLL_S = 0.1

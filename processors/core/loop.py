@@ -49,7 +49,6 @@ from dataclasses import dataclass, field
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from ledger.programs import Programs
-from ledger.settings import Settings
 from processors.core import metrics
 from processors.core.batch import BatchApplier, InputRecord
 from processors.core.changelog import ReadTimeout, owned, restore_partitions
@@ -59,6 +58,7 @@ from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
 from processors.produce import ProduceQueueFull, produce
 from schemas.contracts import TRACE_HEADER, WireContracts
+from settings import Settings
 
 log = logging.getLogger(__name__)
 

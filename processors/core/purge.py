@@ -22,7 +22,7 @@ from concurrent.futures import Future
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
+from settings import Settings
 
 log = logging.getLogger(__name__)
 

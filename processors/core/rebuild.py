@@ -17,10 +17,10 @@ from confluent_kafka import Producer
 from ledger.evolve import evolve
 from ledger.idempotency import remembers
 from ledger.model import AccountState
-from ledger.settings import Settings
 from processors.core.changelog import read_states, read_to_end
 from processors.produce import produce
 from schemas.contracts import WireContracts, memory_key
+from settings import Settings
 
 READ_TIMEOUT_S = 3600.0
 WRITE_TIMEOUT_S = 120.0

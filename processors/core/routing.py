@@ -7,7 +7,7 @@ schemas/partitioning.py.
 from __future__ import annotations
 
 from ledger.model import Channel
-from ledger.settings import TopicNames
+from settings import TopicNames
 
 
 def channels(topics: TopicNames) -> dict[str, Channel]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from ledger.settings import Settings
 from processors.produce import produce
+from settings import Settings
 
 KAFKA_CALL_TIMEOUT_S = 30.0
 

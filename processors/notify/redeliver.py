@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import httpx
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from ledger.settings import Settings
 from processors.core.changelog import READ_POLL_S
 from processors.notify import outbox
 from processors.notify.delivery import Deliverer
@@ -23,6 +22,7 @@ from processors.notify.outbox import DLQ_PARTNER_HEADER, DeadLetter, dead_letter
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 @dataclass

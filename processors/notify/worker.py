@@ -23,7 +23,6 @@ import threading
 import httpx
 from confluent_kafka import Consumer, KafkaError, Message
 
-from ledger.settings import Settings
 from processors.notify import outbox
 from processors.notify.delivery import Deliverer
 from processors.notify.outbox import DeadLetter, dead_letter
@@ -31,6 +30,7 @@ from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
 from schemas.contracts import WireContracts
 from schemas.exceptions import UndecodableMessage
+from settings import Settings
 
 log = logging.getLogger("ledger.notify")
 POLL_S = 0.5

@@ -13,9 +13,9 @@ import time
 import redis
 
 from ledger.model import LedgerEvent
-from ledger.settings import Settings
 from processors.readside.projection import event_outcome
 from readmodel.keys import outcome_channel, outcome_to_json
+from settings import Settings
 
 
 def waiting_since_ms(settings: Settings) -> int:

@@ -25,11 +25,11 @@ import faust
 import redis
 from faust.app.base import BootStrategy
 
-from ledger.settings import Settings
 from processors.readside import metrics
 from processors.readside.audit import audit, store_report
 from processors.readside.transport import SCHEME, register_transport
 from schemas.contracts import WireContracts
+from settings import Settings
 
 log = logging.getLogger("ledger.auditor")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ledger.model import Status
-from ledger.settings import Settings
 from processors.readside.journal import journal_partitions, offsets_for_time, read_journal
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
+from settings import Settings
 
 TIMESTAMP_MARGIN_MS = 60_000
 """Kafka timestamps trail processed_at_ms by a batch at most; a minute is plenty."""

@@ -32,7 +32,6 @@ import redis
 
 from ledger.invariants import TransferKey, account_problems
 from ledger.model import AccountState
-from ledger.settings import Settings
 from processors.core.changelog import read_states
 from processors.readside.fold import JournalFold
 from processors.readside.journal import journal_partitions, read_journal
@@ -40,6 +39,7 @@ from readmodel.keys import audit_last
 from readmodel.reader import SyncReadModel, TotalsSnapshot
 from schemas.contracts import WireContracts
 from schemas.exceptions import UndecodableMessage
+from settings import Settings
 
 BEHIND_POLL_S = 0.2
 CATCH_UP_READS_MAX = 2

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import redis
 
-from ledger.settings import Settings
 from processors.readside.announce import RecentOutcomes, waiting_since_ms
 from processors.readside.decoding import decode_or_report
 from processors.readside.journal import read_journal
@@ -24,6 +23,7 @@ from processors.readside.projection import script_argument
 from processors.readside.replay import ReplayReport, replay
 from processors.readside.script import Batch, Mode, SyncApplier
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 def heal_stretch(

@@ -22,8 +22,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from ledger.settings import Settings
 from processors.errors import ProcessorError
+from settings import Settings
 
 READ_BATCH_RECORDS = 5_000
 READ_POLL_S = 0.2

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
-from ledger.settings import Settings
 from processors.readside import metrics
 from processors.readside.decoding import decode_or_report
 from processors.readside.generation import live_generation
@@ -44,6 +43,7 @@ from processors.readside.journal import JournalReadTimeout
 from processors.readside.projection import script_argument
 from processors.readside.script import ApplyStatus, Batch, Mode, SyncApplier
 from schemas.contracts import WireContracts
+from settings import Settings
 
 log = logging.getLogger("ledger.mirror")
 

@@ -28,7 +28,6 @@ from typing import TextIO
 
 import redis
 
-from ledger.settings import Settings
 from processors.errors import ProcessorError
 from processors.readside.announce import RecentOutcomes
 from processors.readside.decoding import decode_or_report
@@ -44,6 +43,7 @@ from processors.readside.projection import script_argument
 from processors.readside.script import Batch, Mode, SyncApplier
 from readmodel.keys import GenerationKeys
 from schemas.contracts import WireContracts
+from settings import Settings
 
 BEGINNING = -2
 

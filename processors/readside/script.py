@@ -14,8 +14,8 @@ from typing import Any
 
 import redis
 
-from ledger.settings import Settings
 from readmodel.keys import OFFSETS_SUFFIX, PROGRAMS_SUFFIX, live_pointer, outcome_channel
+from settings import Settings
 
 SCRIPT_SOURCE = files("processors.readside").joinpath("lua/apply_events.lua").read_text()
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 from confluent_kafka import Consumer, Message, Producer
 
-from ledger.settings import Settings
 from processors.produce import produce as produce_record
+from settings import Settings
 from tests.support.workload import WorkItem
 
 READ_IDLE_S = 3.0

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.settings import Settings
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

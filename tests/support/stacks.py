@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cli.devstack import Stack, StackShape
-from ledger.settings import Settings
+from settings import Settings
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

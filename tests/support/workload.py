@@ -22,9 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ledger.model import CarriedLot, Operation, Request
-from ledger.settings import TopicNames
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import TopicNames
 from tests.support.model import LedgerModel, ModelRequest, Outcome
 
 PROGRAM = "acme"

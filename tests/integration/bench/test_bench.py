@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
+from settings import Settings
 from tests.infrastructure import Infrastructure
 
 ROOT = Path(__file__).resolve().parents[3]

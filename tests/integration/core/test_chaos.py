@@ -16,8 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.support.kafka_io import produce, read_topic
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.verify import journal_problems

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.support.kafka_io import produce, read_topic
 from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env

@@ -12,10 +12,10 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from ledger.model import Operation, Request, Status
-from ledger.settings import Settings
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 from tests.support.kafka_io import produce, read_topic
 from tests.support.processes import ROOT, LedgerProcess, settings_env
 from tests.support.verify import journal_problems

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from confluent_kafka import Message, Producer
 
-from ledger.settings import Settings
 from schemas.partitioning import partition_for
+from settings import Settings
 
 KEYS = [f"acme:customer-{n}".encode() for n in range(200)]
 

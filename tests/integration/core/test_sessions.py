@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ledger.programs import load_programs
-from ledger.settings import Settings
 from processors.core import loop
 from processors.core.loop import CoreProcessor, CoreSession, SessionFailed
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.support.processes import ROOT
 
 FAILURES = 6

@@ -10,9 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ledger.model import Operation, Request, Status
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 from tests.support.kafka_io import produce, read_topic
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.workload import PROGRAM, WorkItem

@@ -18,8 +18,8 @@ import redis
 from confluent_kafka.admin import AdminClient
 
 from gateway.auth import KeyAdmin, Scope
-from ledger.settings import Settings
 from processors.topics import delete_topics, ensure_topics, ledger_topics
+from settings import Settings
 from tests.infrastructure import Infrastructure
 from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env

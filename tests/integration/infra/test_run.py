@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from dataclasses import replace
 
-from ledger.settings import Settings
+from settings import Settings
 from tests.support.ports import free_port
 from tests.support.processes import ROOT, settings_env
 

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin._config import ConfigResource
 
-from ledger.settings import Settings
 from processors.topics import TopicLayoutError, TopicSpec, ensure_topics, ledger_topics
+from settings import Settings
 
 
 def _config(admin: AdminClient, topic: str) -> dict[str, str]:

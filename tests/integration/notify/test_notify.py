@@ -14,9 +14,9 @@ from pathlib import Path
 from confluent_kafka import Message
 
 from ledger.model import Operation, Request
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 from tests.support.kafka_io import produce, read_topic
 from tests.support.partner import PartnerStub
 from tests.support.processes import ROOT, LedgerProcess, settings_env

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from gateway.auth import Scope
-from ledger.settings import Settings
+from settings import Settings
 from tests.infrastructure import Infrastructure
 from tests.integration.gateway.conftest import (
     isolated_settings,

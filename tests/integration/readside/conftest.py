@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from ledger.settings import Settings
 from processors.readside.journal import journal_partitions, read_journal
 from readmodel.reader import BalanceView, SyncReadModel
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.integration.readside.journal_writer import PROGRAM, JournalWriter
 from tests.support.processes import LedgerProcess, settings_env
 

@@ -22,7 +22,6 @@ from ledger.model import (
     Request,
     Status,
 )
-from ledger.settings import Settings
 from processors.core.rebuild import read_changelog
 from processors.readside.audit import audit
 from processors.readside.journal import journal_partitions
@@ -30,6 +29,7 @@ from readmodel.keys import GenerationKeys
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
+from settings import Settings
 from tests.integration.readside.conftest import wait_for_generation, wait_for_offsets
 from tests.integration.readside.journal_writer import PROGRAMS, JournalWriter
 from tests.support.kafka_io import read_topic

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ledger.settings import Settings
+from settings import Settings
 from tests.support.processes import ROOT, settings_env
 
 

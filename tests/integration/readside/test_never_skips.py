@@ -12,13 +12,13 @@ from pathlib import Path
 
 import redis
 
-from benchmarks.redis_server import RedisServer
+from bench.kit.redis_server import RedisServer
 from ledger.model import INT64_MAX
-from ledger.settings import Settings
 from processors.readside.audit import audit
 from readmodel.keys import GenerationKeys
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.integration.readside.conftest import (
     wait_for,
     wait_for_generation,

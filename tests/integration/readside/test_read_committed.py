@@ -10,10 +10,10 @@ from dataclasses import replace
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
-from ledger.settings import Settings
 from processors.readside.journal import journal_partitions, read_journal
 from readmodel.keys import outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
+from settings import Settings
 from tests.integration.readside.conftest import (
     snapshot,
     wait_for,

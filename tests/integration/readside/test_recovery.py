@@ -12,13 +12,13 @@ from pathlib import Path
 import redis
 from confluent_kafka import Producer
 
-from ledger.settings import Settings
 from processors.readside.asof import balances_as_of
 from processors.readside.audit import audit
 from processors.readside.replay import ReplayStart, replay
 from readmodel.keys import GenerationKeys, outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.integration.readside.conftest import (
     snapshot,
     wait_for,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import redis
 
-from benchmarks.redis_server import RedisServer
-from ledger.settings import Settings
+from bench.kit.redis_server import RedisServer
 from readmodel.reader import SyncReadModel
+from settings import Settings
 from tests.integration.readside.conftest import (
     wait_for,
     wait_for_generation,

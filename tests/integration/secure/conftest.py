@@ -16,8 +16,8 @@ from confluent_kafka.admin import AdminClient
 
 from cli.access import kafka_acls
 from cli.devstack import Stack, StackShape
-from ledger.settings import Settings
 from processors.topics import ensure_topics, ledger_topics
+from settings import Settings
 from tests.support.stacks import running_stack
 
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cli.devstack import Stack
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
+from settings import Settings
 from tests.integration.secure.conftest import as_principal, deploy
 from tests.support.kafka_io import produce, read_topic
 from tests.support.processes import LedgerProcess, settings_env

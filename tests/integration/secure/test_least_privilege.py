@@ -20,10 +20,10 @@ from confluent_kafka import Producer
 
 from cli.devstack import Stack
 from ledger.model import Operation, Request
-from ledger.settings import Settings
 from processors.readside.audit import audit
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
+from settings import Settings
 from tests.integration.secure.conftest import as_principal, deploy
 from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from processors.bench.ceiling import CeilingError, parse_consumer_report, parse_producer_summary
-from processors.bench.mix import DEFAULT_MIX, Mix, MixError
-from processors.bench.model import LedgerModel, ModelAccount, ModelRequest
-from processors.bench.watch import Freshness, SendTimes
-from processors.bench.workload import BenchRecord, generate
+from bench.ceiling import CeilingError, parse_consumer_report, parse_producer_summary
+from bench.kit.model import LedgerModel, ModelAccount, ModelRequest
+from bench.kit.workload import BenchRecord, generate
+from bench.mix import DEFAULT_MIX, Mix, MixError
+from bench.watch import Freshness, SendTimes
 from schemas.contracts import WireContracts
 
 PRODUCER_OUTPUT = """\

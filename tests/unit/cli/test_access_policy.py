@@ -17,7 +17,7 @@ from cli.access.policy import (
     parse_policy,
     redis_rules,
 )
-from ledger.settings import Settings
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = replace(Settings(), topic_prefix="eu.", redis_key_prefix="rl:", core_group_id="core")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cli.devstack.kafka_config import BrokerTls, broker_properties, node_ports
 from cli.devstack.stack import StackShape
-from ledger.settings import Settings
+from settings import Settings
 
 SETTINGS = replace(
     Settings(), kafka_port=9092, kafka_controller_port=9093, kafka_internal_port=9094

@@ -10,13 +10,13 @@ from confluent_kafka import TopicPartition
 from ledger import decide as decide_module
 from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status
 from ledger.programs import Programs, load_programs
-from ledger.settings import TopicNames
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.loop import SessionFailed, co_partitioned
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import TopicNames
 from tests.support.processes import ROOT
 
 TOPICS = TopicNames("unit.")

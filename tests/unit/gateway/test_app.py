@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.app import create_app
-from ledger.settings import Settings
+from settings import Settings
 
 
 def test_openapi_documents_every_route_with_problems() -> None:

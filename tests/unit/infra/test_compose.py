@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from cli.main import build_parser
-from ledger.settings import ENV_VARS, Settings
+from settings import ENV_VARS, Settings
 
 ROOT = Path(__file__).parents[3]
 PROJECT_SERVICES = {"topics", "core", "mirror", "auditor", "gateway"}

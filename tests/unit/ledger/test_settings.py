@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.settings import ENV_VARS, EnvVar, Settings, SettingsError
+from settings import ENV_VARS, EnvVar, Settings, SettingsError
 
 
 def test_defaults_without_environment() -> None:

@@ -1,7 +1,7 @@
 """Load figure of the HTTP gateway (a benchmark, not a test): writes with wait-for-outcome and
 balance reads against a running ledger (`make run`, or core + mirror + gateway).
 
-    .venv/bin/python -m benchmarks.gateway_load --url http://127.0.0.1:8080 \
+    .venv/bin/python -m bench.micro.gateway_load --url http://127.0.0.1:8080 \
         --writes 5000 --reads 20000 --concurrency 64
 
 Creates its own API key (admin on the program, no effective rate limit) unless --token is
@@ -24,7 +24,7 @@ import httpx
 import redis
 
 from gateway.auth import KeyAdmin, Scope
-from ledger.settings import Settings
+from settings import Settings
 
 REQUEST_TIMEOUT_S = 30.0
 ACCOUNTS = 1000

@@ -23,17 +23,17 @@ from typing import Any, TextIO
 import redis
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
-from processors.bench.ceiling import CeilingError, measure_ceiling
-from processors.bench.context import BenchContext
-from processors.bench.kafka_io import create_topics, remove_run_data
-from processors.bench.mix import Mix
-from processors.bench.ours import run_ours
-from processors.bench.peer import peer_config, run_peer
-from processors.bench.progress import say
-from processors.bench.workload import generate
+from bench.ceiling import CeilingError, measure_ceiling
+from bench.context import BenchContext
+from bench.faust_phase import peer_config, run_peer
+from bench.kit.kafka_io import create_topics, remove_run_data
+from bench.kit.workload import generate
+from bench.ledger_phase import run_ours
+from bench.mix import Mix
+from bench.progress import say
 from processors.topics import ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
+from settings import Settings
 
 RESULT_VERSION = 1
 CEILING_RECORDS_MIN = 10_000

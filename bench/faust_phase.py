@@ -15,23 +15,23 @@ import shutil
 from collections import Counter
 from typing import Any
 
-from processors.bench.children import module_child
-from processors.bench.context import BenchContext
-from processors.bench.faust_peer import PeerConfig
-from processors.bench.kafka_io import create_topics, read_to_end
-from processors.bench.model import ModelAccount
-from processors.bench.phase import PhaseFailed, Watch, wait_for_outcomes, wait_ready
-from processors.bench.produce import WorkloadProducer
-from processors.bench.progress import Progress, say
-from processors.bench.verify import verify_peer_accounts
-from processors.bench.watch import (
+from bench.context import BenchContext
+from bench.faust_app import PeerConfig
+from bench.kit.kafka_io import create_topics, read_to_end
+from bench.kit.model import ModelAccount
+from bench.kit.verify import verify_peer_accounts
+from bench.kit.workload import Workload, outcome_label
+from bench.phases import PhaseFailed, Watch, wait_for_outcomes, wait_ready
+from bench.processes import module_child
+from bench.produce import WorkloadProducer
+from bench.progress import Progress, say
+from bench.watch import (
     JOIN_TIMEOUT_S,
     SendTimes,
     TopicCollector,
     WatchFailed,
     freshness_report,
 )
-from processors.bench.workload import Workload, outcome_label
 
 PEER_NAME = "faust-eos"
 FRESHNESS_PATH = "request sent -> peer outcome readable (read_committed)"
@@ -54,9 +54,7 @@ def run_peer(
     config = peer_config(ctx)
     expected = len(workload.records)
     create_topics(ctx.admin, [config.requests_topic, config.outcomes_topic], config.partitions)
-    peer = module_child(
-        "peer-faust", "processors.bench.faust_peer", ctx.child_env(**config.env()), ctx.run_dir
-    )
+    peer = module_child("peer-faust", "bench.faust_app", ctx.child_env(**config.env()), ctx.run_dir)
     outcomes = TopicCollector(ctx.settings, config.outcomes_topic)
     producer = WorkloadProducer(ctx.settings, config.requests_topic, workload.records, ctx.rate)
     report: dict[str, Any] = {

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient
 
-from processors.bench.children import Child, group_covers
-from processors.bench.produce import WorkloadProducer
-from processors.bench.progress import Progress
+from bench.processes import Child, group_covers
+from bench.produce import WorkloadProducer
+from bench.progress import Progress
 
 READY_POLL_S = 0.5
 WAIT_POLL_S = 0.05

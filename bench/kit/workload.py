@@ -14,9 +14,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bench.kit.model import APPLIED, LedgerModel, ModelOutcome, ModelRequest
+from bench.mix import Mix
 from ledger.model import Operation, Request
-from processors.bench.mix import Mix
-from processors.bench.model import APPLIED, LedgerModel, ModelOutcome, ModelRequest
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from confluent_kafka import Producer
 
-from ledger.settings import Settings
-from processors.bench.workload import BenchRecord
+from bench.kit.workload import BenchRecord
 from processors.produce import produce as produce_record
+from settings import Settings
 
 FLUSH_TIMEOUT_S = 120.0
 PACING_STEP = 100  # records between two looks at the clock when paced

@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from ledger.settings import Settings
+from settings import Settings
 
 ADMIN_TIMEOUT_S = 30.0
 READ_IDLE_S = 3.0

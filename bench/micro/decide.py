@@ -1,6 +1,6 @@
 """Micro-benchmark of decide(): decisions per second on one core (not a pytest test).
 
-    .venv/bin/python -m tests.bench_decide [--decisions N] [--accounts N] [--seed N]
+    .venv/bin/python -m bench.micro.decide [--decisions N] [--accounts N] [--seed N]
 
 Mix: accrue 60 %, redeem 25 %, reverse 5 %, hold/capture 5 % (half each), duplicates 5 %,
 spread over 100 000 accounts of the sample program. Requests are generated before the clock

@@ -9,7 +9,7 @@
    measures freshness: request produced -> its outcome published by the mirror, which happens
    in the same Lua call that makes the balance visible (p50/p99).
 
-    .venv/bin/python -m benchmarks.readside_mirror --events 200000 --rate 1000 --seconds 20
+    .venv/bin/python -m bench.micro.readside_mirror --events 200000 --rate 1000 --seconds 20
 
 Needs the local stack (`ledger services up`). Prints figures; asserts none.
 """
@@ -32,13 +32,13 @@ from confluent_kafka.admin import AdminClient
 from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request
 from ledger.programs import load_programs
-from ledger.settings import Settings
 from processors.readside.replay import replay
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.keys import outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 from tests.support.processes import LedgerProcess, settings_env
 
 TRANSACTION_EVENTS = 1_000

@@ -14,7 +14,7 @@ Then it waits until the journal holds every outcome and Redis every event, and c
 - skipped: `ledger audit --all` (every invariant, the changelog, every account and the
   program totals in Redis against the journal's fold) must find nothing.
 
-    .venv/bin/python -m benchmarks.soak --duration 600 --rate 500 --kill-every 60
+    .venv/bin/python -m bench.soak --duration 600 --rate 500 --kill-every 60
 
 Needs the local stack (`make setup` or `ledger services up`). Prints figures and exits 1 when
 something was lost, duplicated, skipped or wrong; asserts nothing about time.
@@ -37,20 +37,20 @@ import redis
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from benchmarks.redis_server import RedisServer
+from bench.kit.redis_server import RedisServer
+from bench.kit.verify import verify_journal
+from bench.kit.workload import PROGRAM, Workload, generate
+from bench.mix import DEFAULT_MIX, Mix
+from bench.processes import Child, ledger_child
+from bench.produce import WorkloadProducer
 from ledger.model import LedgerEvent, Operation, Request, Status
-from ledger.settings import Settings
-from processors.bench.children import Child, ledger_child
-from processors.bench.mix import DEFAULT_MIX, Mix
-from processors.bench.produce import WorkloadProducer
-from processors.bench.verify import verify_journal
-from processors.bench.workload import PROGRAM, Workload, generate
 from processors.readside.audit import audit
 from processors.readside.journal import journal_partitions, read_journal
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CATCH_UP_TIMEOUT_S = 900.0

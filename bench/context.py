@@ -9,8 +9,8 @@ from typing import TextIO
 
 from confluent_kafka.admin import AdminClient
 
-from ledger.settings import Settings
 from schemas.contracts import WireContracts
+from settings import Settings
 
 
 @dataclass(frozen=True)

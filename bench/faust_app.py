@@ -11,7 +11,7 @@ It does less than the core (no lots, expiries, double entry, DLQ, forwarding, jo
 of full events), so its throughput is an upper bound for a Faust ledger, not a like-for-like
 figure; the bench says so in its report.
 
-Run as a child process: `python -m processors.bench.faust_peer`, configured by the
+Run as a child process: `python -m bench.faust_app`, configured by the
 environment variables listed in `PeerConfig.from_env` (the bench sets them).
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from processors.bench.model import ModelAccount, ModelRequest
+from bench.kit.model import ModelAccount, ModelRequest
 from schemas.contracts import WireContracts
 from schemas.exceptions import MalformedBodyError
 

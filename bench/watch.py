@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import redis
 from confluent_kafka import Consumer
 
-from ledger.settings import Settings
-from processors.bench.workload import BenchRecord
+from bench.kit.workload import BenchRecord
 from readmodel.keys import live_pointer, outcome_channel
+from settings import Settings
 
 POLL_TIMEOUT_S = 0.1
 POLL_RECORDS_MAX = 5_000

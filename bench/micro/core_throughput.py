@@ -5,7 +5,7 @@ local broker, then runs one `CoreProcessor` in this process until every request 
 outcome, and reports requests/s, batch commit latency, and, by restoring the resulting
 changelog into fresh stores, restore time and memory per account.
 
-    .venv/bin/python -m benchmarks.core_throughput --requests 200000 --accounts 50000
+    .venv/bin/python -m bench.micro.core_throughput --requests 200000 --accounts 50000
 
 Needs the local stack (`make setup` or `ledger services up`). Prints figures; asserts none.
 """
@@ -28,13 +28,13 @@ from confluent_kafka.admin import AdminClient
 
 from ledger.model import Operation, Request
 from ledger.programs import load_programs
-from ledger.settings import Settings
 from processors.core.changelog import owned, restore_partitions
 from processors.core.loop import CoreProcessor
 from processors.produce import produce
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
+from settings import Settings
 
 MIX = ((Operation.ACCRUE, 0.6), (Operation.REDEEM, 0.3), (Operation.TRANSFER, 0.1))
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.bench.children import Usage, ledger_child
-from processors.bench.context import BenchContext
-from processors.bench.phase import PhaseFailed, Watch, wait_for_outcomes, wait_ready, wait_until
-from processors.bench.produce import WorkloadProducer
-from processors.bench.progress import Progress, say
-from processors.bench.verify import verify_journal
-from processors.bench.watch import (
+from bench.context import BenchContext
+from bench.kit.verify import verify_journal
+from bench.kit.workload import Workload
+from bench.phases import PhaseFailed, Watch, wait_for_outcomes, wait_ready, wait_until
+from bench.processes import Usage, ledger_child
+from bench.produce import WorkloadProducer
+from bench.progress import Progress, say
+from bench.watch import (
     JOIN_TIMEOUT_S,
     RedisOutcomeWatcher,
     SendTimes,
@@ -26,7 +27,6 @@ from processors.bench.watch import (
     freshness_report,
     live_model_exists,
 )
-from processors.bench.workload import Workload
 
 JOURNAL_PATH = "request sent -> journal event readable (read_committed)"
 REDIS_PATH = "request sent -> outcome visible in Redis (mirror's pub/sub message)"

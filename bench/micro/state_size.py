@@ -12,7 +12,7 @@
    and restored as the core does on assignment: accounts/s, records/s and the memory each
    restored account takes.
 
-    .venv/bin/python -m benchmarks.state_size --per-day 100 --accounts 5000 --restore-per-day 3
+    .venv/bin/python -m bench.micro.state_size --per-day 100 --accounts 5000 --restore-per-day 3
 
 Needs the local stack for part 2 (`make setup` or `ledger services up`); `--no-restore`
 skips it. Prints figures; asserts none.
@@ -35,13 +35,13 @@ from ledger.decide import decide
 from ledger.idempotency import remembers
 from ledger.model import AccountState, Channel, Operation, Request, Status
 from ledger.programs import Program, Programs, load_programs
-from ledger.settings import Settings
 from ledger.timers import due_timers
 from processors.core.changelog import owned, restore_partitions
 from processors.core.rebuild import write_changelog
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
+from settings import Settings
 
 DAY_MS = 86_400_000
 START_MS = 1_790_000_000_000

@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bench.kit.model import ModelAccount
+from bench.kit.workload import ASSET, outcome_label
 from ledger.evolve import evolve
 from ledger.model import AccountState, LedgerEvent
-from processors.bench.model import ModelAccount
-from processors.bench.workload import ASSET, outcome_label
 
 MISMATCHES_KEPT = 10
 

@@ -1,0 +1,62 @@
+"""The core (`ledger core`): its batches, its transactions, its group and its name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from settings.variables import EnvVar
+
+
+@dataclass(frozen=True)
+class CoreSettings:
+    batch_records_max: int = 5000
+    batch_time_max_ms: int = 50
+    # Largest record the core writes (key + value + headers); its producer is allowed 100 000
+    # bytes more, which must stay within the broker's message.max.bytes (1 048 588 by default).
+    record_bytes_max: int = 900_000
+    core_group_id: str = "ledger-core"
+    # Names this process to Kafka: its transactional.id and static group membership. A
+    # restarted process with the same id fences its predecessor and takes its partitions
+    # back at once; two live processes must never share one. Default: host name + pid.
+    instance_id: str | None = None
+    transaction_timeout_ms: int = 10000
+    session_timeout_ms: int = 10000
+    core_metrics_port: int = 9101
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("LEDGER_BATCH_RECORDS_MAX", "batch_records_max", int, "records per transaction"),
+    EnvVar("LEDGER_BATCH_TIME_MAX_MS", "batch_time_max_ms", int, "time a batch may gather"),
+    EnvVar(
+        "LEDGER_RECORD_BYTES_MAX",
+        "record_bytes_max",
+        int,
+        "largest record the core writes; a larger outcome is refused (output_too_large)",
+    ),
+    EnvVar("LEDGER_CORE_GROUP_ID", "core_group_id", str, "consumer group of the core"),
+    EnvVar(
+        "LEDGER_INSTANCE_ID",
+        "instance_id",
+        str,
+        "this process's transactional.id and static member id (default host-pid)",
+    ),
+    EnvVar(
+        "LEDGER_TRANSACTION_TIMEOUT_MS",
+        "transaction_timeout_ms",
+        int,
+        "a dead processor's open transaction is aborted after this",
+    ),
+    EnvVar(
+        "LEDGER_SESSION_TIMEOUT_MS",
+        "session_timeout_ms",
+        int,
+        "a silent processor loses its partitions after this",
+    ),
+    EnvVar(
+        "LEDGER_CORE_METRICS_PORT",
+        "core_metrics_port",
+        int,
+        "port of the core's Prometheus /metrics, 0 for none",
+        minimum=0,
+    ),
+)
