@@ -13,11 +13,11 @@ from typing import Any
 
 from cli.logs import configure_logging
 from cli.metrics_server import serve_metrics
-from ledger.programs import load_programs
 from processors.core.loop import CoreProcessor
 from processors.core.report import StatusReporter
 from schemas.contracts import WireContracts
 from settings import Settings
+from settings.programs import load_programs
 
 STATUS_INTERVAL_S = 10.0
 

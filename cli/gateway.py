@@ -11,8 +11,8 @@ import uvicorn
 from cli.logs import configure_logging
 from gateway.app import create_app
 from gateway.tls import uvicorn_tls_options
-from ledger.programs import load_programs
 from settings import Settings
+from settings.programs import load_programs
 
 
 def register(subparsers: Any) -> None:

@@ -12,8 +12,8 @@ import redis
 
 from gateway.auth import ApiKey, KeyAdmin, Scope
 from gateway.tls import certificate_sha256
-from ledger.programs import load_programs
 from settings import Settings
+from settings.programs import load_programs
 
 SCOPES = ", ".join(s.value for s in Scope)
 

@@ -29,10 +29,11 @@ from gateway.routes import dashboard, ops, reads, transactions
 from gateway.services import Services
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
-from ledger.programs import Program, load_programs
+from ledger.programs import Program
 from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
+from settings.programs import load_programs
 
 REDIS_CONNECTIONS_MAX = 64
 REDIS_CONNECTION_WAIT_S = 5.0

@@ -2,7 +2,7 @@
 
 A new reward type is configuration, not code: add an asset table to `config/programs.toml`.
 Every key is documented in that sample file. `parse_programs` is pure (a mapping in, values
-out); `load_programs` is the thin file-reading edge.
+out); reading the file is the caller's (settings/programs.py).
 
 Durations are strings `<integer><unit>` with unit one of `ms`, `s`, `m`, `h`, `d`
 (`"365d"`, `"15m"`); they become integer milliseconds.
@@ -19,11 +19,9 @@ Errors name the offending key as a dotted path (`programs.acme.assets.points.sca
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ledger.model import INT64_MAX
@@ -120,18 +118,6 @@ _ASSET_KEYS = frozenset(
         "amount_max",
     }
 )
-
-
-def load_programs(path: str | Path) -> dict[str, Program]:
-    """Read and validate a programs TOML file. Raises a ConfigError subclass."""
-    try:
-        with open(path, "rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise ConfigFileError(str(path), f"cannot read: {error.strerror}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigFileError(str(path), f"invalid TOML: {error}") from error
-    return parse_programs(document)
 
 
 def parse_programs(document: Mapping[str, Any]) -> dict[str, Program]:

@@ -27,7 +27,6 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from ledger.model import Operation, Request
-from ledger.programs import load_programs
 from processors.core.changelog import owned, restore_partitions
 from processors.core.loop import CoreProcessor
 from processors.produce import produce
@@ -35,6 +34,7 @@ from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
 from settings import Settings
+from settings.programs import load_programs
 
 MIX = ((Operation.ACCRUE, 0.6), (Operation.REDEEM, 0.3), (Operation.TRANSFER, 0.1))
 

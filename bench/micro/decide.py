@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request, Status
-from ledger.programs import load_programs
+from settings.programs import load_programs
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "programs.toml"
 START_MS = 1_700_000_000_000

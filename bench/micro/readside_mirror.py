@@ -31,7 +31,6 @@ from confluent_kafka.admin import AdminClient
 
 from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request
-from ledger.programs import load_programs
 from processors.readside.replay import replay
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.keys import outcome_channel, parse_outcome
@@ -39,6 +38,7 @@ from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
+from settings.programs import load_programs
 from tests.support.processes import LedgerProcess, settings_env
 
 TRANSACTION_EVENTS = 1_000

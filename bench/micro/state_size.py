@@ -34,7 +34,7 @@ from confluent_kafka.admin import AdminClient
 from ledger.decide import decide
 from ledger.idempotency import remembers
 from ledger.model import AccountState, Channel, Operation, Request, Status
-from ledger.programs import Program, Programs, load_programs
+from ledger.programs import Program, Programs
 from ledger.timers import due_timers
 from processors.core.changelog import owned, restore_partitions
 from processors.core.rebuild import write_changelog
@@ -42,6 +42,7 @@ from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
+from settings.programs import load_programs
 
 DAY_MS = 86_400_000
 START_MS = 1_790_000_000_000

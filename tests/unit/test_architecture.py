@@ -4,8 +4,9 @@ imports itself back through others.
     floor 5   cli                    the `ledger` command (may run the benchmarks)
     floor 4   bench                  every measurement
     floor 3   processors, gateway    the processes; they never import each other
-    floor 2   readmodel, schemas     the Redis and the Kafka contracts
-    floor 1   settings, ledger       the one settings object; the pure domain
+    floor 2   readmodel, schemas,    the Redis and the Kafka contracts; the one settings object
+              settings               (and the programs file it names)
+    floor 1   ledger                 the pure domain
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ FLOORS = {
     "gateway": 3,
     "readmodel": 2,
     "schemas": 2,
-    "settings": 1,
+    "settings": 2,
     "ledger": 1,
 }
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.programs import load_programs
 from processors.core import loop
 from processors.core.loop import CoreProcessor, CoreSession, SessionFailed
 from schemas.contracts import WireContracts
 from settings import Settings
+from settings.programs import load_programs
 from tests.support.processes import ROOT
 
 FAILURES = 6

@@ -15,10 +15,10 @@ from confluent_kafka import Producer
 
 from ledger.decide import decide
 from ledger.model import AccountState, LedgerEvent, Operation, Request
-from ledger.programs import load_programs
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
+from settings.programs import load_programs
 from tests.support.channels import permitting
 
 PROGRAMS = load_programs(Path(__file__).resolve().parents[3] / "config" / "programs.toml")

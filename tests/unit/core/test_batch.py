@@ -9,7 +9,7 @@ from confluent_kafka import TopicPartition
 
 from ledger import decide as decide_module
 from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status
-from ledger.programs import Programs, load_programs
+from ledger.programs import Programs
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.loop import SessionFailed, co_partitioned
@@ -17,6 +17,7 @@ from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
+from settings.programs import load_programs
 from tests.support.processes import ROOT
 
 TOPICS = TopicNames("unit.")

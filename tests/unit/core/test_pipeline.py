@@ -10,11 +10,11 @@ from dataclasses import replace
 import pytest
 
 from ledger.model import LedgerEvent, Receipt, Reversible, Status
-from ledger.programs import load_programs
 from processors.core.batch import BatchApplier, InputRecord, OutputRecord
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts, split_memory_key
 from settings import TopicNames
+from settings.programs import load_programs
 from tests.support.processes import ROOT
 from tests.support.verify import journal_problems
 from tests.support.workload import Workload, generate

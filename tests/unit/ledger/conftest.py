@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.programs import Programs, load_programs
+from ledger.programs import Programs
+from settings.programs import load_programs
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[3] / "config" / "programs.toml"
 

@@ -14,9 +14,9 @@ from ledger.programs import (
     InvalidValueError,
     MissingKeyError,
     UnknownKeyError,
-    load_programs,
     parse_programs,
 )
+from settings.programs import load_programs
 from tests.unit.ledger.conftest import SAMPLE_CONFIG
 
 VALID: dict[str, Any] = {

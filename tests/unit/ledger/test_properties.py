@@ -38,8 +38,9 @@ from ledger.model import (
     Request,
     Status,
 )
-from ledger.programs import Programs, load_programs
+from ledger.programs import Programs
 from ledger.timers import due_timers
+from settings.programs import load_programs
 from tests.unit.ledger.conftest import SAMPLE_CONFIG
 
 PROGRAMS: Programs = load_programs(SAMPLE_CONFIG)

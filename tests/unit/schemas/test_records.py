@@ -11,7 +11,7 @@ import pytest
 
 from ledger.decide import decide
 from ledger.model import Operation, Request, Status
-from ledger.programs import Programs, load_programs
+from ledger.programs import Programs
 from ledger.reasons import Reason
 from schemas.records import (
     EVENT_SCHEMA,
@@ -25,6 +25,7 @@ from schemas.records import (
     state_to_record,
 )
 from schemas.records import event_to_record as to_event_record
+from settings.programs import load_programs
 from tests.unit.ledger.scenario_runner import SCENARIO_DIR, World, run_scenario
 
 SAMPLE_CONFIG = Path(__file__).resolve().parents[3] / "config" / "programs.toml"
