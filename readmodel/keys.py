@@ -41,6 +41,8 @@ from typing import Any
 
 LIVE = "live"
 OUTCOMES = "outcomes"
+# Between the asset and the holder in a totals field: "points|@issuance", "points|customers".
+TOTALS_SEPARATOR = "|"
 AUDIT_LAST = "audit:last"
 SEQUENCE_FIELD = "_sequence"
 PROCESSED_AT_FIELD = "_processed_at_ms"

@@ -26,6 +26,7 @@ from readmodel.keys import (
     CUSTOMERS,
     PROCESSED_AT_FIELD,
     SEQUENCE_FIELD,
+    TOTALS_SEPARATOR,
     GenerationKeys,
     RequestStatus,
     live_pointer,
@@ -35,7 +36,6 @@ from readmodel.keys import (
 READ_ATTEMPTS_MAX = 5
 """Generation swaps are rare (one per replay): a read retried this often is a bug."""
 
-TOTALS_SEPARATOR = "|"
 """Totals hash fields are `{asset}|{account}` (asset names may contain dots)."""
 
 

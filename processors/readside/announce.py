@@ -13,8 +13,8 @@ import time
 import redis
 
 from ledger.model import LedgerEvent
-from processors.readside.projection import event_outcome
 from readmodel.keys import outcome_channel, outcome_to_json
+from readmodel.projection import event_outcome
 from settings import Settings
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ledger.invariants import Books, TransferKey
 from ledger.model import AccountState, LedgerEvent, Status
-from processors.readside.projection import totals_field
+from readmodel.projection import totals_field
 
 Totals = dict[str, Counter[str]]
 """program -> `{asset}|{account}` field of Redis's totals hash -> sum of postings"""

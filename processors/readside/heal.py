@@ -1,6 +1,6 @@
 """Self-healing: fill what the live model misses, from the journal, before mirroring on.
 
-Two situations, told apart by the Lua script's answer (processors/readside/script.py):
+Two situations, told apart by the Lua script's answer (readmodel/writer.py):
 
 - NO_MODEL: there is no live generation. Either nothing was ever built, or Redis lost its
   data (FLUSHALL, a restart without persistence). The mirror's stored offsets are gone with
@@ -19,9 +19,10 @@ import redis
 from processors.readside.announce import RecentOutcomes, waiting_since_ms
 from processors.readside.decoding import decode_or_report
 from processors.readside.journal import read_journal
-from processors.readside.projection import script_argument
 from processors.readside.replay import ReplayReport, replay
-from processors.readside.script import Batch, Mode, SyncApplier
+from processors.readside.writing import applier as new_applier
+from readmodel.projection import script_argument
+from readmodel.writer import Batch, Mode
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -41,7 +42,7 @@ def heal_stretch(
     Raises JournalReadTimeout, KafkaException, redis errors (an undecodable record is
     reported and passed over, decoding.py).
     """
-    applier = SyncApplier(client, settings)
+    applier = new_applier(client, settings)
     recent = RecentOutcomes(waiting_since_ms(settings))
     read = 0
     start = stored_offset + 1

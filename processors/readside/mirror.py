@@ -40,8 +40,9 @@ from processors.readside.decoding import decode_or_report
 from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
 from processors.readside.journal import JournalReadTimeout
-from processors.readside.projection import script_argument
-from processors.readside.script import ApplyStatus, Batch, Mode, SyncApplier
+from processors.readside.writing import applier as new_applier
+from readmodel.projection import script_argument
+from readmodel.writer import ApplyStatus, Batch, Mode
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -82,7 +83,7 @@ class MirrorLoop:
         self.settings = settings
         self.contracts = contracts
         self.client = client
-        self.applier = SyncApplier(client, settings)
+        self.applier = new_applier(client, settings)
         self.stats = MirrorStats()
         self.topic = settings.topics.events
         self._checked_model_at = 0.0

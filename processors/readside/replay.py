@@ -39,9 +39,10 @@ from processors.readside.journal import (
     read_journal,
 )
 from processors.readside.progress import ProgressBar
-from processors.readside.projection import script_argument
-from processors.readside.script import Batch, Mode, SyncApplier
+from processors.readside.writing import applier as new_applier
 from readmodel.keys import GenerationKeys
+from readmodel.projection import script_argument
+from readmodel.writer import Batch, Mode
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -104,7 +105,7 @@ def replay(
     started = time.monotonic()
     starts = start.resolve(settings)
     generation = new_generation_id()
-    applier = SyncApplier(client, settings)
+    applier = new_applier(client, settings)
     bar = None
     if progress_out is not None:
         ends = end_offsets(settings, starts)

@@ -15,7 +15,6 @@ from ledger.model import (
     Request,
     Status,
 )
-from processors.readside.projection import event_outcome, history_entry, script_argument
 from readmodel.history import history_entry_to_json
 from readmodel.keys import (
     MalformedOutcome,
@@ -24,6 +23,7 @@ from readmodel.keys import (
     parse_outcome,
     request_suffix,
 )
+from readmodel.projection import event_outcome, history_entry, script_argument
 from readmodel.reader import parse_balances, parse_history, parse_totals
 
 BIG = 2**62 + 1  # beyond a double's exact integers: must survive every hop

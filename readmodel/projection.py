@@ -16,6 +16,7 @@ from ledger.model import LedgerEvent, Status
 from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
 from readmodel.keys import (
     CUSTOMERS,
+    TOTALS_SEPARATOR,
     BalanceAfter,
     Outcome,
     account_suffix,
@@ -25,7 +26,6 @@ from readmodel.keys import (
     request_suffix,
     totals_suffix,
 )
-from readmodel.reader import TOTALS_SEPARATOR
 
 
 def event_outcome(event: LedgerEvent) -> Outcome:

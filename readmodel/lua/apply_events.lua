@@ -25,7 +25,7 @@
 -- ARGV[12] the outcome channel
 -- ARGV[13] suffix of the offsets hash under the generation
 -- ARGV[14] suffix of the programs set under the generation
--- ARGV[15..] events, JSON (processors/readside/projection.py); amounts are strings so Lua's
+-- ARGV[15..] events, JSON (readmodel/projection.py); amounts are strings so Lua's
 --            doubles never touch them
 --
 -- Returns {status, generation, stored offset, events applied}; status is

@@ -1,4 +1,5 @@
-"""The apply-events Lua script (lua/apply_events.lua) and the typed view of its answer.
+"""The read model's writer: the apply-events Lua script (lua/apply_events.lua), its arguments
+and the typed view of its answer. The mirror, replays and heals write only through it.
 
 The script is loaded with `register_script`, so it runs by EVALSHA and is re-sent only when
 Redis forgot it (after a restart or SCRIPT FLUSH).
@@ -15,9 +16,8 @@ from typing import Any
 import redis
 
 from readmodel.keys import OFFSETS_SUFFIX, PROGRAMS_SUFFIX, live_pointer, outcome_channel
-from settings import Settings
 
-SCRIPT_SOURCE = files("processors.readside").joinpath("lua/apply_events.lua").read_text()
+SCRIPT_SOURCE = files("readmodel").joinpath("lua/apply_events.lua").read_text()
 
 
 class ApplyStatus(StrEnum):
@@ -53,15 +53,25 @@ class Batch:
     last_offset: int
 
 
+@dataclass(frozen=True, slots=True)
+class WriterLimits:
+    """What the script is told besides the batch: the deployment's key prefix, history entries
+    kept per account, seconds a request's outcome stays readable."""
+
+    key_prefix: str
+    history_max: int
+    status_ttl_s: int
+
+
 def script_args(
-    settings: Settings,
+    limits: WriterLimits,
     batch: Batch,
     mode: Mode,
     generation: str = "",
     vouched_generation: str = "",
     vouched_offset: int | None = None,
 ) -> list[Any]:
-    prefix = settings.redis_key_prefix
+    prefix = limits.key_prefix
     return [
         prefix,
         generation,
@@ -71,8 +81,8 @@ def script_args(
         "" if vouched_offset is None else vouched_offset,
         batch.first_offset,
         batch.last_offset,
-        settings.mirror_history_max,
-        settings.mirror_status_ttl_s,
+        limits.history_max,
+        limits.status_ttl_s,
         live_pointer(prefix),
         outcome_channel(prefix),
         OFFSETS_SUFFIX,
@@ -90,8 +100,8 @@ def parse_result(raw: Any) -> ApplyResult:
 class SyncApplier:
     """Runs the script (the mirror, replay, heal, tests)."""
 
-    def __init__(self, client: redis.Redis, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, client: redis.Redis, limits: WriterLimits) -> None:
+        self.limits = limits
         self.script = client.register_script(SCRIPT_SOURCE)
 
     def apply(
@@ -103,7 +113,7 @@ class SyncApplier:
         vouched_offset: int | None = None,
     ) -> ApplyResult:
         args = script_args(
-            self.settings,
+            self.limits,
             batch,
             mode,
             generation=generation,
