@@ -16,4 +16,6 @@ to its end) and `redis_server` (a Redis of one run's own).
 `micro/`: one part at a time: `decide` (the pure core), `core_throughput` (one processor over a
 backlog), `readside_mirror` (mirror, replay, freshness), `state_size` (an account's state over
 a year; restore), `gateway_load` (HTTP, with an external load generator).
+
+Errors: a run that cannot go on raises a `BenchError` (bench/errors.py draws the tree).
 """

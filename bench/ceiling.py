@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.errors import BenchError
+
 TOOL_TIMEOUT_S = 600
 CONSUMER_IDLE_TIMEOUT_MS = 60_000
 PRODUCER_SUMMARY = re.compile(
@@ -22,7 +24,7 @@ PRODUCER_SUMMARY = re.compile(
 )
 
 
-class CeilingError(RuntimeError):
+class CeilingError(BenchError):
     """A perf tool failed or printed something this parser does not understand."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bench.errors import BenchError
+
 KINDS = ("accrue", "redeem", "hold", "capture", "release", "reverse", "adjust", "dup", "conflict")
 """Request kinds the workload can generate.
 
@@ -18,7 +20,7 @@ operations of docs/domain.md on one asset.
 DEFAULT_MIX = "accrue=55,redeem=20,hold=6,capture=4,release=2,reverse=5,dup=5,conflict=3"
 
 
-class MixError(ValueError):
+class MixError(BenchError, ValueError):
     """`--mix` cannot be understood; the message says why."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient
 
+from bench.errors import BenchError
 from bench.processes import Child, group_covers
 from bench.produce import WorkloadProducer
 from bench.progress import Progress
@@ -22,7 +23,7 @@ READY_POLL_S = 0.5
 WAIT_POLL_S = 0.05
 
 
-class PhaseFailed(RuntimeError):
+class PhaseFailed(BenchError):
     """A phase could not finish; the message says why (and the run records it)."""
 
 

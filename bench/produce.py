@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from confluent_kafka import Producer
 
+from bench.errors import BenchError
 from bench.kit.workload import BenchRecord
 from processors.produce import produce as produce_record
 from settings import Settings
@@ -20,7 +21,7 @@ FLUSH_TIMEOUT_S = 120.0
 PACING_STEP = 100  # records between two looks at the clock when paced
 
 
-class ProduceFailed(RuntimeError):
+class ProduceFailed(BenchError):
     """The broker did not acknowledge every record."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import redis
 from confluent_kafka import Consumer
 
+from bench.errors import BenchError
 from bench.kit.workload import BenchRecord
 from readmodel.keys import live_pointer, outcome_channel
 from settings import Settings
@@ -28,7 +29,7 @@ SUBSCRIBE_TIMEOUT_S = 10.0
 JOIN_TIMEOUT_S = 30.0
 
 
-class WatchFailed(RuntimeError):
+class WatchFailed(BenchError):
     """A watcher could not start watching."""
 
 

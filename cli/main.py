@@ -3,11 +3,10 @@
 Each command module exposes `register(subparsers)` which adds its parser and sets
 `handler(args, settings) -> int`. Settings are read from the environment exactly once, here.
 Expected failures print one line on stderr and exit 2; only programmer errors show a
-traceback. They are the roots of each package's own errors (a port taken, Java missing: cli's
-DevstackError; an access file that cannot be applied: AccessError; a variable: SettingsError;
-a program: ConfigError; a topic layout, a replay's offsets, a timeout reading a topic:
-ProcessorError; bytes that do not decode: CodecError),
-and what the outside world answers (a broker: KafkaException; Redis: RedisError).
+traceback. They are the roots of each package's errors, each drawn in its package: cli's
+CliError (cli/errors.py), SettingsError, ConfigError (ledger), ProcessorError, CodecError
+(schemas), ReadModelError, BenchError, and what the outside world answers (a broker:
+KafkaException; Redis: RedisError).
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaException
 from redis.exceptions import RedisError
 
+from bench.errors import BenchError
 from cli import (
     acl,
     audit,
@@ -37,10 +37,10 @@ from cli import (
     services,
     topics,
 )
-from cli.access.errors import AccessError
-from cli.devstack import DevstackError
+from cli.errors import CliError
 from ledger.programs import ConfigError
 from processors.errors import ProcessorError
+from readmodel.errors import ReadModelError
 from schemas.exceptions import CodecError
 from settings import Settings, SettingsError
 
@@ -62,8 +62,9 @@ COMMANDS = (
     bench,
 )
 EXPECTED_FAILURES = (
-    DevstackError,
-    AccessError,
+    CliError,
+    BenchError,
+    ReadModelError,
     SettingsError,
     ConfigError,
     ProcessorError,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 
+from gateway.errors import GatewayFailure
 from ledger.model import INT64_MAX, INT64_MIN
 
 DECIMAL_PATTERN = r"^-?[0-9]{1,20}(\.[0-9]{1,18})?$"
 _DECIMAL = re.compile(DECIMAL_PATTERN)
 
 
-class AmountError(ValueError):
+class AmountError(GatewayFailure, ValueError):
     """The amount cannot be represented exactly in the asset's minor units."""
 
 

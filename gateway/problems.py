@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.errors import GatewayFailure
 from ledger.model import Operation
 from ledger.reasons import Reason
 
@@ -105,7 +106,7 @@ _STATUS_FALLBACK = {
 }
 
 
-class GatewayError(Exception):
+class GatewayError(GatewayFailure):
     def __init__(
         self,
         code: str,

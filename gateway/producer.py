@@ -20,6 +20,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Producer
 
+from gateway.errors import GatewayFailure
 from gateway.trace import current_trace_id
 from ledger.model import ELEVATED_OPERATIONS, Operation
 from schemas.contracts import TRACE_HEADER
@@ -32,7 +33,7 @@ DELIVERY_TIMEOUT_MS = 10_000
 FLUSH_TIMEOUT_S = 10.0
 
 
-class ProduceError(Exception):
+class ProduceError(GatewayFailure):
     pass
 
 

@@ -4,6 +4,8 @@ them as one line; anything else is a bug and keeps its traceback).
     ProcessorError
      ├── TopicLayoutError          an existing topic does not fit the ledger's layout (topics.py)
      ├── PartnerConfigError        config/partners.toml cannot be used (notify/)
+     ├── SignatureError            a webhook signature does not verify (notify/)
+     ├── ProduceQueueFull          the producer's queue stayed full (produce.py)
      ├── ReadTimeout               the changelog could not be read to its end in time (core/)
      ├── SessionFailed             a core session cannot go on; a new one takes over (core/)
      ├── JournalReadTimeout        the journal could not be read to the end in time (readside/)

@@ -39,6 +39,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from readmodel.errors import ReadModelError
+
 LIVE = "live"
 OUTCOMES = "outcomes"
 # Between the asset and the holder in a totals field: "points|@issuance", "points|customers".
@@ -50,7 +52,7 @@ CUSTOMERS = "customers"
 """Totals field suffix summing the postings of customer (non-system) accounts."""
 
 
-class MalformedOutcome(ValueError):
+class MalformedOutcome(ReadModelError, ValueError):
     """A message on the outcome channel is not an outcome this version understands."""
 
 

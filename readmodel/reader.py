@@ -21,6 +21,7 @@ import redis
 import redis.asyncio
 
 from ledger.accounts import ADJUSTMENTS, EXPIRED, HOLDS, ISSUANCE, REDEMPTIONS, TRANSIT
+from readmodel.errors import ReadModelError
 from readmodel.history import HistoryEntry, parse_history_entry
 from readmodel.keys import (
     CUSTOMERS,
@@ -79,7 +80,7 @@ class TotalsSnapshot:
     """program -> `{asset}|{account}` -> sum of postings"""
 
 
-class ModelChangedTooOften(RuntimeError):
+class ModelChangedTooOften(ReadModelError):
     """The live generation kept changing under a read (READ_ATTEMPTS_MAX times)."""
 
 

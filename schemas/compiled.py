@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from schemas.exceptions import CodecError
+
 Writer = Callable[[Mapping[str, Any], bytearray], None]
 
 LONG_MIN = -(2**63)
@@ -27,7 +29,7 @@ INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
 
 
-class UnsupportedSchema(Exception):
+class UnsupportedSchema(CodecError):
     """The schema uses a construct this compiler does not handle."""
 
 

@@ -18,7 +18,9 @@ never decode however often it is retried, so a consumer dead-letters it; a
     ├── SchemaRegistryUnavailable      the registry could not answer: retry later
     ├── SchemaRegistrationRejected     the registry refused our schema (e.g. incompatible)
     ├── UnencodableRecordError         encode() got a record that does not fit its schema
-    └── UnknownSchemaNameError         encode() got a schema name the catalogue does not have
+    ├── UnknownSchemaNameError         encode() got a schema name the catalogue does not have
+    └── UnsupportedSchema              the compiled writer cannot take a schema; fastavro does
+                                       (compiled.py, caught there)
 """
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from processors.errors import ProcessorError
+
 SIGNATURE_HEADER = "Ledger-Signature"
 TOLERANCE_MS_DEFAULT = 300_000
 
 
-class SignatureError(ValueError):
+class SignatureError(ProcessorError, ValueError):
     """The signature header is missing, malformed, wrong, or too old."""
 
 
