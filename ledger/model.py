@@ -64,6 +64,8 @@ SYSTEM_OPERATIONS = frozenset(
 )
 """Operations only the ledger itself generates (timers and transfer legs)."""
 
+# The principal of the ledger's own requests (transfer legs, timers).
+SYSTEM_PRINCIPAL = "system"
 RESERVED_ID_PREFIXES = ("expire:", "hold-timeout:", "credit:", "refund:")
 """request_id prefixes of system requests; a client request using one is rejected."""
 

@@ -13,8 +13,7 @@ Slices under an open hold are inside the hold, not the lot, so they never come d
 
 from __future__ import annotations
 
-from ledger.decide import SYSTEM_PRINCIPAL
-from ledger.model import AccountState, Operation, Request
+from ledger.model import SYSTEM_PRINCIPAL, AccountState, Operation, Request
 from ledger.programs import Programs
 
 
