@@ -17,10 +17,10 @@ reason. Every operation first passes the common checks:
 
 then the field checks (`_check_fields`) and the state checks its own function lists
 (ledger/operations/: value, holds, transfers; `Context` and `Effect` in ledger/effects.py).
-A rejection changes no balance, lot or hold. One decided after the idempotency check is final: the returned state remembers it
-(a receipt, ledger/idempotency.py), so a retry answers DUPLICATE with the same reason. Any
-other rejection, and every DUPLICATE, returns the very state object passed in (a new empty one
-for a new account).
+A rejection changes no balance, lot or hold. One decided after the idempotency check is
+final: the returned state remembers it (a receipt, ledger/idempotency.py), so a retry answers
+DUPLICATE with the same reason. Any other rejection, and every DUPLICATE, returns the very
+state object passed in (a new empty one for a new account).
 
 System operations (transfer legs, timers) are exempt from the date checks: they are dated by
 the processor that generated them, they may wait in Kafka longer than a window (a stopped
