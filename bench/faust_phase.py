@@ -6,6 +6,9 @@ stopped and its final balances are read back from its table's changelog (read_co
 the durable state a restarted Faust worker would recover: they must be the model's.
 Whatever goes wrong (Faust's exactly_once refusing this broker, a crash, a stall) is kept
 in the report with the peer's own log, not hidden.
+
+Long on purpose: `run_peer` starts, watches and stops the peer in one try/finally, so it never
+outlives a failed run.
 """
 
 from __future__ import annotations

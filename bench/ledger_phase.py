@@ -4,6 +4,9 @@ End to end means: from the first request sent until the last outcome is visible,
 when the mirror runs (an outcome message on its channel), else in the journal to a
 read_committed consumer. Freshness is measured per request over the same path and labelled
 with it.
+
+Long on purpose: `run_ours` starts, watches and stops the processes under test in one
+try/finally, so none outlives a failed run; the figures are computed apart.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from bench.context import BenchContext
 from bench.kit.verify import verify_journal
 from bench.kit.workload import Workload
 from bench.phases import PhaseFailed, Watch, wait_for_outcomes, wait_ready, wait_until
-from bench.processes import Usage, ledger_child
+from bench.processes import Child, Usage, ledger_child
 from bench.produce import WorkloadProducer
 from bench.progress import Progress, say
 from bench.watch import (
@@ -27,6 +30,7 @@ from bench.watch import (
     freshness_report,
     live_model_exists,
 )
+from ledger.model import LedgerEvent
 
 JOURNAL_PATH = "request sent -> journal event readable (read_committed)"
 REDIS_PATH = "request sent -> outcome visible in Redis (mirror's pub/sub message)"
@@ -126,71 +130,12 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
         if producer.ident is not None:
             producer.join(JOIN_TIMEOUT_S)
 
-    report["processor_usage"] = [
-        {
-            "name": child.name,
-            "cpu_s": round(after.cpu_s - before.cpu_s, 2),
-            "peak_rss_mb": round(after.peak_rss_mb, 1),
-        }
-        for child, before, after in zip(
-            cores, usage_before or usage_after, usage_after, strict=True
-        )
-    ]
-    report["stopped"] = {
-        child.name: {"seconds": child.stop_s, "killed": child.killed} for child in children
-    }
-    report["processor_cpu_s"] = round(sum(u["cpu_s"] for u in report["processor_usage"]), 2)
-    report["processor_peak_rss_mb"] = max(
-        (u["peak_rss_mb"] for u in report["processor_usage"]), default=0.0
-    )
-    if mirror_usage:
-        report["mirror_usage"] = {
-            "cpu_s": round(mirror_usage[0].cpu_s, 2),
-            "peak_rss_mb": round(mirror_usage[0].peak_rss_mb, 1),
-        }
+    report.update(_usage(cores, children, usage_before or usage_after, usage_after, mirror_usage))
 
     events = [ctx.contracts.decode_event(arrival.value) for arrival in journal.arrivals]
-    report["requests"] = expected
-    report["journal_events"] = len(events)
-    report["redis_outcomes"] = redis_watcher.seen if redis_watcher else None
-    end_to_end = redis_watcher.arrivals if redis_watcher else None
-    last_arrival = (
-        end_to_end[-1][2] if end_to_end else (journal.arrivals[-1].at if journal.arrivals else None)
-    )
-    report["complete"] = report["error"] is None
-    report["produce_s"] = (
-        round(producer.finished_at - producer.started_at, 2) if producer.finished_at else None
-    )
-    if report["complete"] and last_arrival is not None:
-        elapsed = last_arrival - producer.started_at
-        report["elapsed_s"] = round(elapsed, 2)
-        report["requests_per_s"] = round(expected / elapsed, 1)
-    else:
-        report["elapsed_s"] = report["requests_per_s"] = None
-    # The core alone, without the mirror's share: until the last journal event was readable.
-    journal_done = journal.arrivals[-1].at if report["complete"] and journal.arrivals else None
-    report["journal_requests_per_s"] = (
-        round(expected / (journal_done - producer.started_at), 1) if journal_done else None
-    )
-    report["cpu_ms_per_request"] = (
-        round(report["processor_cpu_s"] * 1000 / expected, 3) if report["complete"] else None
-    )
-
-    journal_times = [
-        (event.account_id, event.request.request_id, arrival.at)
-        for event, arrival in zip(events, journal.arrivals, strict=True)
-    ]
-    report["journal_freshness"] = freshness_report(
-        SendTimes(workload.records, producer.sent_at).latencies_ms(journal_times)
-    )
-    if redis_watcher is not None:
-        redis_latencies = SendTimes(workload.records, producer.sent_at).latencies_ms(
-            redis_watcher.arrivals
-        )
-        report["freshness"] = freshness_report(redis_latencies)
-    else:
-        report["freshness"] = report["journal_freshness"]
-
+    report.update(_throughput(expected, producer, journal, redis_watcher, report["error"]))
+    report.update(_cpu_per_request(report, expected))
+    report.update(_freshness(workload, events, journal, producer, redis_watcher))
     verification = verify_journal(events, workload.model.balances(), workload.expected_outcomes)
     report["balances_verified"] = verification.balances_verified
     report["outcomes_verified"] = verification.outcomes_verified
@@ -200,3 +145,102 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
     if report["error"]:
         report["logs"] = {child.name: str(child.log_path) for child in children}
     return OursResult(report, verification.balances)
+
+
+def _usage(
+    cores: list[Child],
+    children: list[Child],
+    before: list[Usage],
+    after: list[Usage],
+    mirror_usage: list[Usage],
+) -> dict[str, Any]:
+    """CPU and peak memory of the processes under test (from /proc), and how each stopped."""
+    per_core: list[dict[str, Any]] = [
+        {
+            "name": child.name,
+            "cpu_s": round(end.cpu_s - start.cpu_s, 2),
+            "peak_rss_mb": round(end.peak_rss_mb, 1),
+        }
+        for child, start, end in zip(cores, before, after, strict=True)
+    ]
+    usage: dict[str, Any] = {
+        "processor_usage": per_core,
+        "stopped": {
+            child.name: {"seconds": child.stop_s, "killed": child.killed} for child in children
+        },
+        "processor_cpu_s": round(sum(u["cpu_s"] for u in per_core), 2),
+        "processor_peak_rss_mb": max((u["peak_rss_mb"] for u in per_core), default=0.0),
+    }
+    if mirror_usage:
+        usage["mirror_usage"] = {
+            "cpu_s": round(mirror_usage[0].cpu_s, 2),
+            "peak_rss_mb": round(mirror_usage[0].peak_rss_mb, 1),
+        }
+    return usage
+
+
+def _throughput(
+    expected: int,
+    producer: WorkloadProducer,
+    journal: TopicCollector,
+    redis_watcher: RedisOutcomeWatcher | None,
+    error: str | None,
+) -> dict[str, Any]:
+    """Requests per second end to end (outcome in Redis, or in the journal without a mirror),
+    and the core's alone (until the last journal event was readable)."""
+    end_to_end = redis_watcher.arrivals if redis_watcher else None
+    last_arrival = (
+        end_to_end[-1][2] if end_to_end else (journal.arrivals[-1].at if journal.arrivals else None)
+    )
+    complete = error is None
+    figures: dict[str, Any] = {
+        "requests": expected,
+        "journal_events": len(journal.arrivals),
+        "redis_outcomes": redis_watcher.seen if redis_watcher else None,
+        "complete": complete,
+        "produce_s": (
+            round(producer.finished_at - producer.started_at, 2) if producer.finished_at else None
+        ),
+        "elapsed_s": None,
+        "requests_per_s": None,
+    }
+    if complete and last_arrival is not None:
+        elapsed = last_arrival - producer.started_at
+        figures["elapsed_s"] = round(elapsed, 2)
+        figures["requests_per_s"] = round(expected / elapsed, 1)
+    journal_done = journal.arrivals[-1].at if complete and journal.arrivals else None
+    figures["journal_requests_per_s"] = (
+        round(expected / (journal_done - producer.started_at), 1) if journal_done else None
+    )
+    return figures
+
+
+def _cpu_per_request(report: dict[str, Any], expected: int) -> dict[str, Any]:
+    complete = report["complete"]
+    return {
+        "cpu_ms_per_request": (
+            round(report["processor_cpu_s"] * 1000 / expected, 3) if complete else None
+        )
+    }
+
+
+def _freshness(
+    workload: Workload,
+    events: list[LedgerEvent],
+    journal: TopicCollector,
+    producer: WorkloadProducer,
+    redis_watcher: RedisOutcomeWatcher | None,
+) -> dict[str, Any]:
+    """Request sent -> outcome readable: in the journal, and in Redis when a mirror ran."""
+    sent = SendTimes(workload.records, producer.sent_at)
+    journal_times = [
+        (event.account_id, event.request.request_id, arrival.at)
+        for event, arrival in zip(events, journal.arrivals, strict=True)
+    ]
+    in_journal = freshness_report(sent.latencies_ms(journal_times))
+    in_redis = (
+        freshness_report(sent.latencies_ms(redis_watcher.arrivals))
+        if redis_watcher is not None
+        else in_journal
+    )
+    return {"journal_freshness": in_journal, "freshness": in_redis}

@@ -1,4 +1,7 @@
-"""The result file and the short table printed at the end of a run."""
+"""The result file and the short table printed at the end of a run.
+
+Long on purpose: `result_table` lays the printed table out row by row, as it reads.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@
 4. The ceiling (ceiling.py), after our processes have stopped so they do not share the CPU.
 5. The peer (peer.py), when asked for.
 6. Every topic under the prefix, the run's groups and Redis keys are deleted (unless kept).
+
+Long on purpose: `run_bench` is the run in the numbered order above, inside the one try/finally
+that removes its topics.
 """
 
 from __future__ import annotations

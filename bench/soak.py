@@ -18,6 +18,8 @@ Then it waits until the journal holds every outcome and Redis every event, and c
 
 Needs the local stack (`make setup` or `ledger services up`). Prints figures and exits 1 when
 something was lost, duplicated, skipped or wrong; asserts nothing about time.
+
+Long on purpose: `main` is the soak's script, in the order of the steps above.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 The parts live in bench/ (one module per step, see its package docstring); this
 module parses options, finds Java and the broker's jars for the ceiling, and prints.
+
+Long on purpose: `register` declares every option of `ledger bench` in one place, in the order
+`--help` shows them.
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ ones when their id is first met (SchemaMismatchError), so no body fails half-way
 
 Every failure of `decode` is a `CodecError` (schemas/exceptions.py); no fastavro, struct
 or EOF error escapes it. Schemas are parsed once; each call only reads or writes the body.
+
+Long on purpose: encoding and decoding share one catalogue and one framing; splitting them would
+split one concept.
 """
 
 import json

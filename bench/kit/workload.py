@@ -5,6 +5,9 @@ the partition that owns its account (murmur2 of `program:account`, as every proj
 does), so per-account order is the production order and the model sees what the core sees.
 A kind whose precondition is missing (a capture with no hold yet, a duplicate of nothing) is
 sent as an accrue instead; `Workload.kinds` counts what was actually sent.
+
+Long on purpose: `generate` draws the workload in one seeded pass, whose order the model's
+expectations depend on.
 """
 
 from __future__ import annotations

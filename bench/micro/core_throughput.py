@@ -8,6 +8,8 @@ changelog into fresh stores, restore time and memory per account.
     .venv/bin/python -m bench.micro.core_throughput --requests 200000 --accounts 50000
 
 Needs the local stack (`make setup` or `ledger services up`). Prints figures; asserts none.
+
+Long on purpose: `main` is the benchmark's script, step by step.
 """
 
 from __future__ import annotations

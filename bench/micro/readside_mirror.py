@@ -12,6 +12,8 @@
     .venv/bin/python -m bench.micro.readside_mirror --events 200000 --rate 1000 --seconds 20
 
 Needs the local stack (`ledger services up`). Prints figures; asserts none.
+
+Long on purpose: `freshness` paces a load and reads it back within one measurement window.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ is its outcome (an event listing tens of thousands of lot changes, a leg carryin
 account's state): such a decision is replaced by its refusal, `output_too_large`.
 
 Because this runs without a broker, unit tests drive it with plain tuples.
+
+Long on purpose: one batch's decisions, outputs and dead letters are applied in one place, in
+the order the loop commits them.
 """
 
 from __future__ import annotations

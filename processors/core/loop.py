@@ -34,6 +34,9 @@ read_committed, so this waits while a previous owner's transaction is still pend
 only then is the changelog read, to its end. Every transaction carries offsets for every
 owned partition, even when only timers wrote to it, so that wait covers every changelog
 write.
+
+Long on purpose: the numbered commit sequence (begin, produce, send offsets, commit; abort and
+rewind) reads in one module.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Reads the DLQ with its own consumer group, so each dead letter is redelivered on
 `ledger notify redeliver`; what fails again (or belongs to another partner) is written back to
 the DLQ in the same transaction that moves the offsets on, so nothing is lost or doubled
 either way.
+
+Long on purpose: `redeliver` is one pass over the dead letters (read, deliver, commit) kept in
+one place.
 """
 
 from __future__ import annotations

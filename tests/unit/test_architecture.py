@@ -82,3 +82,35 @@ def test_no_module_imports_itself_back() -> None:
         if module not in state:
             visit(module, [module])
     assert cycles == []
+
+
+MODULE_LINES_MAX = 400
+FUNCTION_LINES_MAX = 70
+REASON = "Long on purpose:"
+
+
+def test_modules_and_functions_stay_small_or_say_why() -> None:
+    """No module over 400 lines and no function over 70, unless the module's docstring says
+    why in a line starting `Long on purpose:`."""
+    unexplained = []
+    for module, path in MODULES.items():
+        text = path.read_text()
+        tree = ast.parse(text)
+        if REASON in (ast.get_docstring(tree) or ""):
+            continue
+        if len(text.splitlines()) > MODULE_LINES_MAX:
+            unexplained.append(f"{module}: {len(text.splitlines())} lines")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > FUNCTION_LINES_MAX:
+                    unexplained.append(f"{module}.{node.name}: {length} lines")
+    assert unexplained == []
+
+
+def test_no_package_holds_more_than_a_quarter_of_the_lines() -> None:
+    lines = {package: 0 for package in FLOORS}
+    for module, path in MODULES.items():
+        lines[module.split(".")[0]] += len(path.read_text().splitlines())
+    total = sum(lines.values())
+    assert {p: n for p, n in lines.items() if n > total / 4} == {}
