@@ -22,7 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from gateway.auth import ApiKey, Scope
 from gateway.models import PROGRAM_PATTERN
 from gateway.problems import GatewayError
-from gateway.services import Services
+from gateway.process_state import ProcessState
 from gateway.tls import presented_fingerprint
 from ledger.programs import Program
 from ledger.reasons import Reason
@@ -36,15 +36,15 @@ bearer = HTTPBearer(
 ProgramName = Path(pattern=PROGRAM_PATTERN, description="program name, e.g. acme")
 
 
-def services(request: Request) -> Services:
-    found: Services = request.app.state.services
+def process_state(request: Request) -> ProcessState:
+    found: ProcessState = request.app.state.services
     return found
 
 
 async def api_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    found: Annotated[Services, Depends(services)],
+    found: Annotated[ProcessState, Depends(process_state)],
 ) -> ApiKey:
     key = None if credentials is None else await found.keys.authenticate(credentials.credentials)
     if key is None:
@@ -70,7 +70,7 @@ async def api_key(
 class Access:
     key: ApiKey
     program: Program
-    services: Services
+    services: ProcessState
 
     def require(self, scope: Scope) -> None:
         if not self.key.allows(scope):
@@ -80,7 +80,7 @@ class Access:
         await charge(self.services, self.key, cost)
 
 
-async def charge(found: Services, key: ApiKey, cost: int) -> None:
+async def charge(found: ProcessState, key: ApiKey, cost: int) -> None:
     """Take `cost` tokens of the key's bucket: 429 with Retry-After when they are not there
     yet, 413 at once when they never can be (more than the burst)."""
     settings = found.settings
@@ -111,7 +111,7 @@ def program_access(*scopes: Scope, cost: int = 1) -> Callable[..., Awaitable[Acc
     async def check(
         program: Annotated[str, ProgramName],
         key: Annotated[ApiKey, Depends(api_key)],
-        found: Annotated[Services, Depends(services)],
+        found: Annotated[ProcessState, Depends(process_state)],
     ) -> Access:
         configured = found.programs.get(program)
         if configured is None or not key.sees(program):

@@ -23,10 +23,10 @@ from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.metrics import serve as serve_metrics
 from gateway.outcomes import OutcomeWaiter
 from gateway.problems import install_problem_handlers
+from gateway.process_state import ProcessState
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
 from gateway.routes import dashboard, ops, reads, transactions
-from gateway.services import Services
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import Program
@@ -76,7 +76,7 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
             activity=activity,
         )
         lag = JournalLag(settings, read_model)
-        app.state.services = Services(
+        app.state.services = ProcessState(
             settings=settings,
             programs=configured,
             redis=client,

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 
-from gateway.access import api_key, charge, services
+from gateway.access import api_key, charge, process_state
 from gateway.auth import ApiKey, Scope
 from gateway.dashboard.page import PAGE
 from gateway.dashboard.snapshot import snapshot
 from gateway.problems import GatewayError
+from gateway.process_state import ProcessState
 from gateway.routes import PROBLEM_RESPONSES
-from gateway.services import Services
 
 router = APIRouter(tags=["operations"])
 
@@ -35,7 +35,7 @@ async def dashboard_page() -> HTMLResponse:
 )
 async def dashboard_data(
     key: Annotated[ApiKey, Depends(api_key)],
-    found: Annotated[Services, Depends(services)],
+    found: Annotated[ProcessState, Depends(process_state)],
 ) -> dict[str, Any]:
     """Only the programs the key is bound to: their outcome counts, totals and audit
     problems. Rate-limited like every other call of the key."""

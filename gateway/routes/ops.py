@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 
-from gateway.access import services
+from gateway.access import process_state
 from gateway.models import HealthOut
 from gateway.problems import PROBLEMS, GatewayError
+from gateway.process_state import ProcessState
 from gateway.routes import PROBLEM_RESPONSES
-from gateway.services import Services
 
 router = APIRouter(tags=["operations"])
 KAFKA_CHECK_TIMEOUT_S = 2.0
@@ -34,7 +34,7 @@ async def healthz() -> HealthOut:
     response_model=HealthOut,
     responses=PROBLEM_RESPONSES,
 )
-async def readyz(found: Annotated[Services, Depends(services)]) -> HealthOut:
+async def readyz(found: Annotated[ProcessState, Depends(process_state)]) -> HealthOut:
     checks = {
         "kafka": await asyncio.to_thread(found.producer.reachable, KAFKA_CHECK_TIMEOUT_S),
         "redis": await _redis_answers(found),
@@ -46,7 +46,7 @@ async def readyz(found: Annotated[Services, Depends(services)]) -> HealthOut:
     return HealthOut(status="ok", checks=checks)
 
 
-async def _redis_answers(found: Services) -> bool:
+async def _redis_answers(found: ProcessState) -> bool:
     try:
         return bool(await asyncio.wait_for(found.redis.ping(), REDIS_CHECK_TIMEOUT_S))
     except (RedisError, OSError, TimeoutError):

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import redis
 
-from processors.readside.announce import RecentOutcomes, waiting_since_ms
 from processors.readside.decoding import decode_or_report
 from processors.readside.journal import read_journal
+from processors.readside.late_outcomes import RecentOutcomes, waiting_since_ms
 from processors.readside.replay import ReplayReport, replay
 from processors.readside.writing import applier as new_applier
 from readmodel.projection import script_argument

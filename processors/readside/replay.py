@@ -29,7 +29,6 @@ from typing import TextIO
 import redis
 
 from processors.errors import ProcessorError
-from processors.readside.announce import RecentOutcomes
 from processors.readside.decoding import decode_or_report
 from processors.readside.generation import drop_generation, new_generation_id, swap_in
 from processors.readside.journal import (
@@ -38,6 +37,7 @@ from processors.readside.journal import (
     offsets_for_time,
     read_journal,
 )
+from processors.readside.late_outcomes import RecentOutcomes
 from processors.readside.progress import ProgressBar
 from processors.readside.writing import applier as new_applier
 from readmodel.keys import GenerationKeys

@@ -22,7 +22,7 @@ from settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
-class Services:
+class ProcessState:
     settings: Settings
     programs: Mapping[str, Program]
     redis: redis.asyncio.Redis
