@@ -232,15 +232,16 @@ def _freshness(
     redis_watcher: RedisOutcomeWatcher | None,
 ) -> dict[str, Any]:
     """Request sent -> outcome readable: in the journal, and in Redis when a mirror ran."""
-    sent = SendTimes(workload.records, producer.sent_at)
+    # One SendTimes per path: it pairs repeated request ids with their sends in order, and
+    # consumes the pairs it hands out.
     journal_times = [
         (event.account_id, event.request.request_id, arrival.at)
         for event, arrival in zip(events, journal.arrivals, strict=True)
     ]
-    in_journal = freshness_report(sent.latencies_ms(journal_times))
-    in_redis = (
-        freshness_report(sent.latencies_ms(redis_watcher.arrivals))
-        if redis_watcher is not None
-        else in_journal
-    )
+    journal_sent = SendTimes(workload.records, producer.sent_at)
+    in_journal = freshness_report(journal_sent.latencies_ms(journal_times))
+    in_redis = in_journal
+    if redis_watcher is not None:
+        redis_sent = SendTimes(workload.records, producer.sent_at)
+        in_redis = freshness_report(redis_sent.latencies_ms(redis_watcher.arrivals))
     return {"journal_freshness": in_journal, "freshness": in_redis}
