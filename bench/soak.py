@@ -36,9 +36,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import redis
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from bench.kit.kafka_io import read_topic
 from bench.kit.redis_server import RedisServer
 from bench.kit.verify import verify_journal
 from bench.kit.workload import PROGRAM, Workload, generate
@@ -95,31 +96,7 @@ def big_request(settings: Settings, contracts: WireContracts, producer: Producer
 
 
 def read_all(settings: Settings, topic: str, expected: int, timeout_s: float) -> list[bytes]:
-    consumer = Consumer(
-        settings.kafka_config(
-            {
-                "group.id": f"soak-reader-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
-    )
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    deadline = time.monotonic() + timeout_s
-    last = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            batch = [m for m in consumer.consume(5_000, timeout=0.5) if m.error() is None]
-            values.extend(m.value() or b"" for m in batch)
-            if batch:
-                last = time.monotonic()
-            elif len(values) >= expected and time.monotonic() - last > IDLE_S:
-                break
-    finally:
-        consumer.close()
-    return values
+    return [m.value() or b"" for m in read_topic(settings, topic, expected, timeout_s)]
 
 
 def wait_for_redis(settings: Settings, model: SyncReadModel, timeout_s: float) -> float:

@@ -1,4 +1,4 @@
-"""Kafka chores of a bench run: its topics, reading a topic to its end, cleaning up."""
+"""Kafka chores of a bench run and of the tests: topics, reading one back, cleaning up."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import contextlib
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from processors.reading import read_to_end as read_committed_to_end
 from settings import Settings
 
 ADMIN_TIMEOUT_S = 30.0
@@ -28,38 +29,55 @@ def create_topics(admin: AdminClient, names: list[str], partitions: int) -> None
 
 def read_to_end(settings: Settings, topic: str, partitions: int) -> list[tuple[bytes, bytes]]:
     """Every committed (key, value) of a topic, up to the end it has now, in partition order."""
+    records: list[tuple[bytes, bytes]] = []
+    read_committed_to_end(
+        settings,
+        topic,
+        range(partitions),
+        lambda _partition, key, value: records.append((key, value or b"")),
+        READ_TIMEOUT_S,
+    )
+    return records
+
+
+def read_topic(
+    settings: Settings,
+    topic: str,
+    expected: int,
+    timeout_s: float = 120.0,
+    isolation: str = "read_committed",
+) -> list[Message]:
+    """Read a topic from the start until `expected` records came and nothing more for a while
+    (a topic still being written has no end to read to).
+
+    Returns what it read even if fewer (the caller's assertion says what is missing), but
+    never stops early while records are still arriving.
+    """
     consumer = Consumer(
         settings.kafka_config(
             {
-                "group.id": f"bench-reader-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
+                "group.id": f"reader-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": "false",
+                "isolation.level": isolation,
             }
         )
     )
+    consumer.subscribe([topic])
+    messages: list[Message] = []
+    deadline = time.monotonic() + timeout_s
+    last_arrival = time.monotonic()
     try:
-        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
-        at_end: set[int] = set()
-        records: list[tuple[bytes, bytes]] = []
-        deadline = time.monotonic() + READ_TIMEOUT_S
-        idle_since = time.monotonic()
-        while len(at_end) < partitions and time.monotonic() < deadline:
-            messages = consumer.consume(5_000, timeout=0.5)
-            if messages:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > READ_IDLE_S:
-                break  # an empty partition may never report its end
-            for message in messages:
-                error = message.error()
-                if error is None:
-                    at_end.discard(message.partition() or 0)
-                    records.append((message.key() or b"", message.value() or b""))
-                elif error.code() == error._PARTITION_EOF:
-                    at_end.add(message.partition() or 0)
-        return records
+        while time.monotonic() < deadline:
+            batch = [m for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
+            if batch:
+                messages.extend(batch)
+                last_arrival = time.monotonic()
+            elif len(messages) >= expected and time.monotonic() - last_arrival > READ_IDLE_S:
+                break
     finally:
         consumer.close()
+    return messages
 
 
 def remove_run_data(admin: AdminClient, topic_prefix: str, groups: list[str]) -> None:

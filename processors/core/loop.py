@@ -54,12 +54,13 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from ledger.programs import Programs
 from processors.core import metrics
 from processors.core.batch import BatchApplier, InputRecord
-from processors.core.changelog import ReadTimeout, owned, restore_partitions
+from processors.core.changelog import owned, restore_partitions
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
 from processors.produce import ProduceQueueFull, produce
+from processors.reading import ReadTimeout
 from schemas.contracts import TRACE_HEADER, WireContracts
 from settings import Settings
 

@@ -17,8 +17,9 @@ from confluent_kafka import Producer
 from ledger.evolve import evolve
 from ledger.idempotency import remembers
 from ledger.model import AccountState
-from processors.core.changelog import read_states, read_to_end
+from processors.core.changelog import read_states
 from processors.produce import produce
+from processors.reading import read_to_end
 from schemas.contracts import WireContracts, memory_key
 from settings import Settings
 

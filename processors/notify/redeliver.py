@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import httpx
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-from processors.core.changelog import READ_POLL_S
 from processors.notify import outbox
 from processors.notify.delivery import Deliverer
 from processors.notify.outbox import DLQ_PARTNER_HEADER, DeadLetter, dead_letter, kept
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
+from processors.reading import READ_POLL_S
 from schemas.contracts import WireContracts
 from settings import Settings
 

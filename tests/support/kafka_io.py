@@ -1,12 +1,11 @@
-"""Producing workloads and reading topics back, for tests against the real broker."""
+"""Producing workloads for tests against the real broker (reading back: bench/kit/kafka_io.py)."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, Message, Producer
+from confluent_kafka import Producer
 
 from processors.produce import produce as produce_record
 from settings import Settings
@@ -35,42 +34,3 @@ def produce(settings: Settings, items: Iterable[WorkItem], rate_per_s: float | N
     remaining = producer.flush(60)
     assert remaining == 0, f"{remaining} records not delivered"
     return sent
-
-
-def read_topic(
-    settings: Settings,
-    topic: str,
-    expected: int,
-    timeout_s: float = 120.0,
-    isolation: str = "read_committed",
-) -> list[Message]:
-    """Read a topic from the start until `expected` records came and nothing more for a while.
-
-    Returns what it read even if fewer (the caller's assertion says what is missing), but
-    never stops early while records are still arriving.
-    """
-    consumer = Consumer(
-        settings.kafka_config(
-            {
-                "group.id": f"reader-{uuid.uuid4().hex}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": "false",
-                "isolation.level": isolation,
-            }
-        )
-    )
-    consumer.subscribe([topic])
-    messages: list[Message] = []
-    deadline = time.monotonic() + timeout_s
-    last_arrival = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            batch = [m for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
-            if batch:
-                messages.extend(batch)
-                last_arrival = time.monotonic()
-            elif len(messages) >= expected and time.monotonic() - last_arrival > READ_IDLE_S:
-                break
-    finally:
-        consumer.close()
-    return messages

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from bench.kit.kafka_io import read_topic
 from ledger.model import Operation, Request, Status
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import produce
 from tests.support.processes import ROOT, LedgerProcess, settings_env
 from tests.support.verify import journal_problems
 from tests.support.workload import PROGRAM, WorkItem, generate

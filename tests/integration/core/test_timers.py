@@ -8,11 +8,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.kafka_io import read_topic
 from ledger.model import LedgerEvent, Operation, Request, Status
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.workload import PROGRAM, WorkItem
 

@@ -118,8 +118,8 @@ def test_keys_are_stored_hashed_and_listed_without_secrets(ledger: Ledger) -> No
 
 
 def test_the_principal_of_a_write_is_the_key(ledger: Ledger) -> None:
+    from bench.kit.kafka_io import read_topic
     from schemas.contracts import WireContracts
-    from tests.support.kafka_io import read_topic
 
     token = ledger.key(W)
     ann = account()
@@ -136,8 +136,8 @@ def test_the_principal_of_a_write_is_the_key(ledger: Ledger) -> None:
 
 
 def test_the_callers_trace_id_travels_onto_the_journal(ledger: Ledger) -> None:
+    from bench.kit.kafka_io import read_topic
     from schemas.contracts import TRACE_HEADER, WireContracts
-    from tests.support.kafka_io import read_topic
 
     trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     token = ledger.key(W)

@@ -18,13 +18,14 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient
 
+from bench.kit.kafka_io import read_topic
 from cli.devstack import Stack, StackShape
 from processors.readside.audit import audit
 from processors.topics import ensure_topics, ledger_topics
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from tests.integration.readside.conftest import wait_for_offsets
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.stacks import ledger, running_stack
 from tests.support.verify import journal_problems

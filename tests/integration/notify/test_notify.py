@@ -13,11 +13,12 @@ from pathlib import Path
 
 from confluent_kafka import Message
 
+from bench.kit.kafka_io import read_topic
 from ledger.model import Operation, Request
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import produce
 from tests.support.partner import PartnerStub
 from tests.support.processes import ROOT, LedgerProcess, settings_env
 from tests.support.workload import PROGRAM, WorkItem

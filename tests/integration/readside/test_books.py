@@ -11,6 +11,7 @@ from pathlib import Path
 import redis
 from confluent_kafka import Producer
 
+from bench.kit.kafka_io import read_topic
 from ledger.decide import decide
 from ledger.evolve import evolve
 from ledger.model import (
@@ -32,7 +33,6 @@ from schemas.partitioning import account_key
 from settings import Settings
 from tests.integration.readside.conftest import wait_for_generation, wait_for_offsets
 from tests.integration.readside.journal_writer import PROGRAMS, JournalWriter
-from tests.support.kafka_io import read_topic
 from tests.support.processes import LedgerProcess, settings_env
 
 FORGED_CREDITS = 50

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import redis
 
+from bench.kit.kafka_io import read_topic
 from processors.readside.audit import audit
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.integration.readside.conftest import wait_for, wait_for_generation, wait_for_offsets
-from tests.support.kafka_io import produce, read_topic
+from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.workload import PROGRAM, generate
 

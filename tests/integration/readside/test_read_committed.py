@@ -10,6 +10,7 @@ from dataclasses import replace
 import redis
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.kit.kafka_io import read_topic
 from processors.readside.journal import journal_partitions, read_journal
 from readmodel.keys import outcome_channel, parse_outcome
 from readmodel.reader import SyncReadModel
@@ -22,7 +23,6 @@ from tests.integration.readside.conftest import (
     wait_for_sequence,
 )
 from tests.integration.readside.journal_writer import PROGRAM, JournalWriter, request
-from tests.support.kafka_io import read_topic
 from tests.support.processes import LedgerProcess
 
 

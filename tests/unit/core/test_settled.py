@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from processors.core.changelog import ReadTimeout, wait_settled
+from processors.core.changelog import wait_settled
+from processors.reading import ReadTimeout
 
 
 class Markers:
