@@ -1,18 +1,35 @@
-"""Outcomes and read-model values as the HTTP contract's bodies (gateway/models.py)."""
+"""Outcomes and read-model values as the HTTP contract's bodies (gateway/models.py).
+
+The one mapping from the read model's views (readmodel/) and the domain's outcomes to what the
+API answers: routes fetch, this module shapes. Amounts gain their decimal rendering here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
 from gateway.amounts import to_decimal_string
-from gateway.models import BalanceOut, ProblemOut, TransactionOut
+from gateway.models import (
+    AccountBalancesOut,
+    AssetTotalsOut,
+    BalanceOut,
+    HistoryEntryOut,
+    HistoryOut,
+    PostingOut,
+    ProblemOut,
+    TotalsOut,
+    TransactionOut,
+)
 from gateway.problems import PROBLEM_MEDIA_TYPE, PROBLEMS, problem_body
 from ledger.model import Request, Status
 from ledger.programs import Program
+from readmodel.history import HistoryEntry
 from readmodel.keys import Outcome
+from readmodel.reader import BalanceView, ProgramTotals
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -51,14 +68,87 @@ def outcome_out(program: Program, outcome: Outcome) -> TransactionOut:
     )
 
 
-def pending_out(request: Request) -> TransactionOut:
+def pending_out(
+    program: str, account_id: str, request_id: str, operation: str | None = None
+) -> TransactionOut:
+    """A request known to the gateway whose outcome is not known yet (202, or a status read)."""
     return TransactionOut(
-        request_id=request.request_id,
-        program=request.program,
-        account_id=request.account_id,
+        request_id=request_id,
+        program=program,
+        account_id=account_id,
         status="PENDING",
-        operation=request.operation.value,
-        status_url=status_url(request.program, request.account_id, request.request_id),
+        operation=operation,
+        status_url=status_url(program, account_id, request_id),
+    )
+
+
+def balances_out(
+    program: Program, account_id: str, stored: Sequence[BalanceView]
+) -> AccountBalancesOut:
+    """Every asset of the program, stored or not (an asset never touched reads 0)."""
+    by_asset = {b.asset: b for b in stored}
+    assets = sorted({*program.assets, *by_asset})
+    return AccountBalancesOut(
+        program=program.name,
+        account_id=account_id,
+        sequence=stored[0].sequence if stored else 0,
+        balances=[
+            balance_out(
+                program,
+                asset,
+                by_asset[asset].available if asset in by_asset else 0,
+                by_asset[asset].held if asset in by_asset else 0,
+            )
+            for asset in assets
+        ],
+    )
+
+
+def history_out(
+    program: str, account_id: str, page: Sequence[HistoryEntry], more: bool
+) -> HistoryOut:
+    return HistoryOut(
+        program=program,
+        account_id=account_id,
+        entries=[
+            HistoryEntryOut(
+                sequence=e.sequence,
+                event_id=e.event_id,
+                request_id=e.request_id,
+                operation=e.operation,
+                status=e.status,
+                reason=e.reason,
+                asset=e.asset,
+                amount=e.amount,
+                postings=[
+                    PostingOut(account=p.account, asset=p.asset, amount=p.amount)
+                    for p in e.postings
+                ],
+                processed_at_ms=e.processed_at_ms,
+            )
+            for e in page
+        ],
+        next_before_sequence=page[-1].sequence if more and page else None,
+    )
+
+
+def totals_out(program: Program, totals: Mapping[str, ProgramTotals]) -> TotalsOut:
+    return TotalsOut(
+        program=program.name,
+        assets=[
+            AssetTotalsOut(
+                asset=t.asset,
+                scale=program.assets[t.asset].scale if t.asset in program.assets else None,
+                issued=t.issued,
+                redeemed=t.redeemed,
+                expired=t.expired,
+                adjusted=t.adjusted,
+                outstanding=t.outstanding,
+                held=t.held,
+                in_transit=t.in_transit,
+            )
+            for t in totals.values()
+        ],
     )
 
 
@@ -102,7 +192,9 @@ def written_answer(
 ) -> WrittenAnswer:
     headers = {REPLAYED_HEADER: "true"} if replayed else {}
     if outcome is None:
-        pending = pending_out(request)
+        pending = pending_out(
+            request.program, request.account_id, request.request_id, request.operation.value
+        )
         return WrittenAnswer(202, pending, None, {**headers, "Location": pending.status_url})
     # A DUPLICATE with a reason repeats a rejection: the same problem as the first answer.
     if outcome.status == Status.REJECTED or (outcome.status == Status.DUPLICATE and outcome.reason):

@@ -12,15 +12,18 @@ from gateway.models import (
     ACCOUNT_ID_PATTERN,
     REQUEST_ID_PATTERN,
     AccountBalancesOut,
-    AssetTotalsOut,
-    HistoryEntryOut,
     HistoryOut,
-    PostingOut,
     TotalsOut,
     TransactionOut,
 )
 from gateway.problems import GatewayError
-from gateway.render import balance_out, outcome_out, status_url
+from gateway.render import (
+    balances_out,
+    history_out,
+    outcome_out,
+    pending_out,
+    totals_out,
+)
 from gateway.routes import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["reads"])
@@ -44,22 +47,7 @@ async def get_balances(
 ) -> AccountBalancesOut:
     program = access.program
     stored = await access.services.read_model.balances(program.name, account_id)
-    by_asset = {b.asset: b for b in stored}
-    assets = sorted({*program.assets, *by_asset})
-    return AccountBalancesOut(
-        program=program.name,
-        account_id=account_id,
-        sequence=stored[0].sequence if stored else 0,
-        balances=[
-            balance_out(
-                program,
-                asset,
-                by_asset[asset].available if asset in by_asset else 0,
-                by_asset[asset].held if asset in by_asset else 0,
-            )
-            for asset in assets
-        ],
-    )
+    return balances_out(program, account_id, stored)
 
 
 @router.get(
@@ -81,29 +69,7 @@ async def get_history(
         program, account_id, limit + 1, before_sequence
     )
     page, more = entries[:limit], len(entries) > limit
-    return HistoryOut(
-        program=program,
-        account_id=account_id,
-        entries=[
-            HistoryEntryOut(
-                sequence=e.sequence,
-                event_id=e.event_id,
-                request_id=e.request_id,
-                operation=e.operation,
-                status=e.status,
-                reason=e.reason,
-                asset=e.asset,
-                amount=e.amount,
-                postings=[
-                    PostingOut(account=p.account, asset=p.asset, amount=p.amount)
-                    for p in e.postings
-                ],
-                processed_at_ms=e.processed_at_ms,
-            )
-            for e in page
-        ],
-        next_before_sequence=page[-1].sequence if more and page else None,
-    )
+    return history_out(program, account_id, page, more)
 
 
 @router.get(
@@ -124,13 +90,7 @@ async def get_request_status(
     if stored is not None:
         return outcome_out(program, stored)
     if await found.claims.pending_account(program.name, request_id) == account_id:
-        return TransactionOut(
-            request_id=request_id,
-            program=program.name,
-            account_id=account_id,
-            status="PENDING",
-            status_url=status_url(program.name, account_id, request_id),
-        )
+        return pending_out(program.name, account_id, request_id)
     raise GatewayError("not_found", f"no request {request_id!r} for account {account_id!r}")
 
 
@@ -146,20 +106,4 @@ async def get_totals(
 ) -> TotalsOut:
     program = access.program
     totals = await access.services.read_model.totals(program.name)
-    return TotalsOut(
-        program=program.name,
-        assets=[
-            AssetTotalsOut(
-                asset=t.asset,
-                scale=program.assets[t.asset].scale if t.asset in program.assets else None,
-                issued=t.issued,
-                redeemed=t.redeemed,
-                expired=t.expired,
-                adjusted=t.adjusted,
-                outstanding=t.outstanding,
-                held=t.held,
-                in_transit=t.in_transit,
-            )
-            for t in totals.values()
-        ],
-    )
+    return totals_out(program, totals)
