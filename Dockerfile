@@ -11,6 +11,7 @@ COPY pyproject.toml README.md ./
 COPY ledger ledger
 COPY settings settings
 COPY schemas schemas
+COPY readmodel readmodel
 COPY processors processors
 COPY gateway gateway
 COPY cli cli

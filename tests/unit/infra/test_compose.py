@@ -117,3 +117,18 @@ def test_the_grafana_dashboard_only_queries_metrics_the_ledger_exports() -> None
     for name in queried:
         base = re.sub(r"_(total|bucket|sum|count)$", "", name)
         assert f'"{base}' in sources, name
+
+
+def test_the_image_holds_every_package_the_project_installs() -> None:
+    """The image installs the project from what the Dockerfile copies: a package left out
+    (readmodel/ once was) makes `ledger` fail at import inside the container."""
+    import re
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {
+        pattern.rstrip("*")
+        for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert packages and packages <= copied, packages - copied
