@@ -19,7 +19,7 @@ from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request, Status
 from settings.programs import load_programs
 
-SAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config" / "programs.toml"
+SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config" / "programs.toml"
 START_MS = 1_700_000_000_000
 
 
