@@ -110,9 +110,10 @@ def create_app(config: PeerConfig, contracts: WireContracts) -> Any:
                     request.request_id,
                     request.account_id,
                     request.operation.value,
+                    request.asset,
                     request.amount,
-                    request.reference,
-                    request.reason,
+                    reference=request.reference,
+                    reason=request.reason,
                 )
             )
             accounts[key] = account.to_json()

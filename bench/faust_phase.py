@@ -23,7 +23,7 @@ from bench.faust_app import PeerConfig
 from bench.kit.kafka_io import create_topics, read_to_end
 from bench.kit.model import ModelAccount
 from bench.kit.verify import verify_peer_accounts
-from bench.kit.workload import Workload, outcome_label
+from bench.kit.workload import ASSET, Workload, outcome_label
 from bench.phases import PhaseFailed, Watch, wait_for_outcomes, wait_ready
 from bench.processes import module_child
 from bench.produce import WorkloadProducer
@@ -125,7 +125,7 @@ def run_peer(
         if value  # a tombstone would mean the table deleted an account: the bench never does
     }
     verification = verify_peer_accounts(
-        accounts, workload.model.balances(), counts, workload.expected_outcomes
+        accounts, workload.model.balances(ASSET), counts, workload.expected_outcomes
     )
     report["balances_verified"] = verification.balances_verified
     report["outcomes_verified"] = verification.outcomes_verified

@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.context import BenchContext
 from bench.kit.verify import verify_journal
-from bench.kit.workload import Workload
+from bench.kit.workload import ASSET, Workload
 from bench.phases import PhaseFailed, Watch, wait_for_outcomes, wait_ready, wait_until
 from bench.processes import Child, Usage, ledger_child
 from bench.produce import WorkloadProducer
@@ -136,7 +136,9 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
     report.update(_throughput(expected, producer, journal, redis_watcher, report["error"]))
     report.update(_cpu_per_request(report, expected))
     report.update(_freshness(workload, events, journal, producer, redis_watcher))
-    verification = verify_journal(events, workload.model.balances(), workload.expected_outcomes)
+    verification = verify_journal(
+        events, workload.model.balances(ASSET), workload.expected_outcomes
+    )
     report["balances_verified"] = verification.balances_verified
     report["outcomes_verified"] = verification.outcomes_verified
     report["accounts_checked"] = verification.accounts_checked

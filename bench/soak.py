@@ -42,7 +42,7 @@ from confluent_kafka.admin import AdminClient
 from bench.kit.kafka_io import read_topic
 from bench.kit.redis_server import RedisServer
 from bench.kit.verify import verify_journal
-from bench.kit.workload import PROGRAM, Workload, generate
+from bench.kit.workload import ASSET, PROGRAM, Workload, generate
 from bench.mix import DEFAULT_MIX, Mix
 from bench.processes import Child, ledger_child
 from bench.produce import WorkloadProducer
@@ -238,7 +238,7 @@ def _report(
     duplicated = sum(1 for count in applied.values() if count > 1)
     verification = verify_journal(
         events,
-        workload.model.balances(),
+        workload.model.balances(ASSET),
         workload.expected_outcomes,
     )
     dead = read_all(settings, settings.topics.requests_dlq, 1, 30)

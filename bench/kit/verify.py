@@ -56,7 +56,7 @@ def verify_peer_accounts(
     expected_outcomes: Counter[str],
 ) -> Verification:
     """The same comparison for the Faust peer's table, read back from its changelog."""
-    folded = {name: (a.available, a.held) for name, a in accounts.items()}
+    folded = {name: account.balance(ASSET) for name, account in accounts.items()}
     return _compare(folded, expected_balances, outcomes, expected_outcomes)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bench.kit.model import APPLIED, LedgerModel, ModelOutcome, ModelRequest
+from bench.kit.model import APPLIED, LedgerModel, ModelRequest, Outcome
 from bench.mix import Mix
 from ledger.model import Operation, Request
 from schemas.contracts import WireContracts
@@ -122,14 +122,7 @@ def generate(
             continue
         if kind == "conflict" and account.requests:
             original, _ = rng.choice(account.requests)
-            changed = ModelRequest(
-                original.request_id,
-                original.account,
-                original.operation,
-                original.amount + 1,
-                original.reference,
-                original.reason,
-            )
+            changed = replace(original, amount=original.amount + 1)
             emit(n, kind, changed, encode(changed))
             continue
         request = _fresh(rng, kind, names[n], account)
@@ -169,14 +162,22 @@ def _request(
     reason: str | None = None,
 ) -> ModelRequest:
     account.counter += 1
-    return ModelRequest(f"{name}-{account.counter}", name, operation, amount, reference, reason)
+    return ModelRequest(
+        f"{name}-{account.counter}",
+        name,
+        operation,
+        ASSET,
+        amount,
+        reference=reference,
+        reason=reason,
+    )
 
 
 def _amount(rng: random.Random) -> int:
     return rng.randint(1, AMOUNT_MAX)
 
 
-def _label(outcome: ModelOutcome) -> str:
+def _label(outcome: Outcome) -> str:
     return outcome_label(outcome.status, outcome.reason)
 
 

@@ -21,11 +21,11 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from bench.kit.model import LedgerModel, ModelRequest, Outcome
 from ledger.model import CarriedLot, Operation, Request
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
-from tests.support.model import LedgerModel, ModelRequest, Outcome
 
 PROGRAM = "acme"
 ASSETS = ("points", "cashback_usd")

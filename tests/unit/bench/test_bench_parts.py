@@ -71,10 +71,11 @@ def test_model_scenarios(
     account = ModelAccount()
     got = []
     for request_id, operation, amount, reference in requests:
-        outcome = account.apply(ModelRequest(request_id, "u1", operation, amount, reference))
+        request = ModelRequest(request_id, "u1", operation, "points", amount, reference)
+        outcome = account.apply(request)
         got.append(outcome.status + (f":{outcome.reason}" if outcome.reason else ""))
     assert got == outcomes
-    assert (account.available, account.held) == (available, held)
+    assert account.balance("points") == (available, held)
     # What the Faust peer stores survives its JSON round trip unchanged.
     assert ModelAccount.from_json(account.to_json()) == account
 
@@ -94,12 +95,13 @@ def test_workload_is_seeded_and_its_expectations_add_up() -> None:
                 decoded.request_id,
                 decoded.account_id,
                 decoded.operation.value,
+                decoded.asset,
                 decoded.amount,
-                decoded.reference,
-                decoded.reason,
+                reference=decoded.reference,
+                reason=decoded.reason,
             )
         )
-    assert replayed.balances() == first.model.balances()
+    assert replayed.balances("points") == first.model.balances("points")
 
 
 def test_send_times_match_repeated_ids_in_order_and_freshness_ranks() -> None:
