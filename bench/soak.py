@@ -40,19 +40,20 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from bench.kit.kafka_io import read_topic
+from bench.kit.model import ModelRequest
 from bench.kit.redis_server import RedisServer
+from bench.kit.requests import AccountHistory, RequestEncoder
 from bench.kit.verify import verify_journal
-from bench.kit.workload import ASSET, PROGRAM, Workload, generate
+from bench.kit.workload import ASSET, Workload, generate
 from bench.mix import DEFAULT_MIX, Mix
 from bench.processes import Child, ledger_child
 from bench.produce import WorkloadProducer
-from ledger.model import LedgerEvent, Operation, Request, Status
+from ledger.model import LedgerEvent, Status
 from processors.readside.audit import audit
 from processors.readside.journal import journal_partitions, read_journal
 from processors.topics import delete_topics, ensure_topics, ledger_topics
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
-from schemas.partitioning import account_key, partition_for
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,25 +74,11 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 def big_request(settings: Settings, contracts: WireContracts, producer: Producer) -> None:
-    account = "x" * BIG_ACCOUNT_BYTES
-    request = Request(
-        request_id="soak-400kb",
-        program=PROGRAM,
-        account_id=account,
-        operation=Operation.ACCRUE,
-        asset="points",
-        amount=1,
-        requested_at_ms=time.time_ns() // 1_000_000,
-        principal="soak",
-    )
-    key = account_key(PROGRAM, account)
+    sender = AccountHistory("x" * BIG_ACCOUNT_BYTES)
     topic = settings.topics.requests
-    producer.produce(
-        topic,
-        contracts.encode_request(request, topic),
-        key,
-        partition=partition_for(key, settings.partitions),
-    )
+    encoder = RequestEncoder(contracts, topic, time.time_ns() // 1_000_000, "soak")
+    value = encoder.encode(ModelRequest("soak-400kb", sender.name, "ACCRUE", "points", 1))
+    producer.produce(topic, value, sender.key(), partition=sender.owner(settings.partitions))
     producer.flush(30)
 
 

@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from bench.kit.model import APPLIED, LedgerModel, ModelRequest, Outcome
+from bench.kit.requests import PROGRAM, AccountHistory, RequestEncoder
 from bench.mix import Mix
-from ledger.model import Operation, Request
 from schemas.contracts import WireContracts
-from schemas.partitioning import account_key, partition_for
 
-PROGRAM = "acme"
+__all__ = ["ASSET", "PROGRAM", "BenchRecord", "Workload", "generate", "outcome_label"]
+
 ASSET = "points"  # config/programs.toml: clawback = "allow_negative", as the model assumes
 AMOUNT_MAX = 2_000
 PRINCIPAL = "bench"
@@ -55,16 +55,6 @@ class Workload:
         return round(sum(len(r.key) for r in self.records) / max(len(self.records), 1))
 
 
-@dataclass
-class _Sent:
-    """What an account has sent so far, for the kinds that refer to earlier requests."""
-
-    counter: int = 0
-    requests: list[tuple[ModelRequest, bytes]] = field(default_factory=list)
-    holds: list[ModelRequest] = field(default_factory=list)
-    reversible: list[ModelRequest] = field(default_factory=list)
-
-
 def generate(
     contracts: WireContracts,
     topic: str,
@@ -80,24 +70,10 @@ def generate(
     workload = Workload([], LedgerModel())
     kinds, cumulative = mix.kinds(), mix.cumulative()
     names = [f"u{n:07d}" for n in range(accounts)]
-    keys = [account_key(PROGRAM, name) for name in names]
-    owners = [partition_for(key, partitions) for key in keys]
-    sent = [_Sent() for _ in names]
-
-    def encode(r: ModelRequest) -> bytes:
-        request = Request(
-            request_id=r.request_id,
-            program=PROGRAM,
-            account_id=r.account,
-            operation=Operation(r.operation),
-            asset=ASSET,
-            amount=r.amount,
-            reference=r.reference,
-            reason=r.reason,
-            requested_at_ms=requested_at_ms,
-            principal=PRINCIPAL,
-        )
-        return contracts.encode_request(request, topic)
+    sent = [AccountHistory(name) for name in names]
+    keys = [account.key() for account in sent]
+    owners = [account.owner(partitions) for account in sent]
+    encode = RequestEncoder(contracts, topic, requested_at_ms, PRINCIPAL).encode
 
     def emit(n: int, kind: str, request: ModelRequest, value: bytes) -> None:
         outcome = workload.model.apply(request)
@@ -116,55 +92,53 @@ def generate(
         n = rng.randrange(accounts)
         account = sent[n]
         kind = rng.choices(kinds, cum_weights=cumulative)[0]
-        if kind == "dup" and account.requests:
-            original, value = rng.choice(account.requests)
+        if kind == "dup" and account.sent:
+            original, value = rng.choice(account.sent)
             emit(n, kind, original, value)  # the very same bytes again
             continue
-        if kind == "conflict" and account.requests:
-            original, _ = rng.choice(account.requests)
+        if kind == "conflict" and account.sent:
+            original, _ = rng.choice(account.sent)
             changed = replace(original, amount=original.amount + 1)
             emit(n, kind, changed, encode(changed))
             continue
-        request = _fresh(rng, kind, names[n], account)
+        request = _fresh(rng, kind, account)
         if request is None:
-            kind, request = "accrue", _request(names[n], account, "ACCRUE", _amount(rng))
+            kind, request = "accrue", _request(account, "ACCRUE", _amount(rng))
         value = encode(request)
-        account.requests.append((request, value))
+        account.sent.append((request, value))
         emit(n, kind, request, value)
     return workload
 
 
-def _fresh(rng: random.Random, kind: str, name: str, account: _Sent) -> ModelRequest | None:
+def _fresh(rng: random.Random, kind: str, account: AccountHistory) -> ModelRequest | None:
     """A new request of `kind`, or None when the account lacks what it needs."""
     if kind in ("accrue", "redeem", "hold"):
-        return _request(name, account, kind.upper(), _amount(rng))
+        return _request(account, kind.upper(), _amount(rng))
     if kind == "adjust":
         amount = _amount(rng) * rng.choice((1, -1))
-        return _request(name, account, "ADJUST", amount, reason=ADJUST_REASON)
+        return _request(account, "ADJUST", amount, reason=ADJUST_REASON)
     if kind in ("capture", "release") and account.holds:
         hold = account.holds.pop(rng.randrange(len(account.holds)))
         # Sometimes more than held, so `capture_exceeds_hold` happens too.
         captured = rng.randint(1, hold.amount + 50) if kind == "capture" else 0
-        return _request(name, account, kind.upper(), captured, reference=hold.request_id)
+        return _request(account, kind.upper(), captured, reference=hold.request_id)
     if kind == "reverse" and account.reversible:
         original = rng.choice(account.reversible)
         amount = rng.randint(1, max(1, original.amount // 2 + 20))
-        return _request(name, account, "REVERSE", amount, reference=original.request_id)
+        return _request(account, "REVERSE", amount, reference=original.request_id)
     return None
 
 
 def _request(
-    name: str,
-    account: _Sent,
+    account: AccountHistory,
     operation: str,
     amount: int,
     reference: str | None = None,
     reason: str | None = None,
 ) -> ModelRequest:
-    account.counter += 1
     return ModelRequest(
-        f"{name}-{account.counter}",
-        name,
+        account.next_id(),
+        account.name,
         operation,
         ASSET,
         amount,

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 
 from confluent_kafka import Producer
 
+from bench.kit.hostile import WorkItem
 from processors.produce import produce as produce_record
 from settings import Settings
-from tests.support.workload import WorkItem
 
 READ_IDLE_S = 3.0
 

@@ -16,13 +16,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.hostile import Workload, generate
+from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.verify import journal_problems
-from tests.support.workload import Workload, generate
 
 SEED = 4242
 PRODUCE_RATE_PER_S = 800.0

@@ -10,14 +10,14 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.kit.hostile import generate
+from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.ports import free_port
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.verify import journal_problems
-from tests.support.workload import generate
 
 SEED = 20261125
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.kit.hostile import PROGRAM, WorkItem
 from bench.kit.kafka_io import read_topic
 from ledger.model import Channel, Operation, Request, Status
 from processors.core.purge import PURGE_INTERVAL_S
@@ -18,7 +19,6 @@ from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, WorkItem
 
 TRANSFERS = 20
 

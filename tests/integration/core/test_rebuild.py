@@ -11,6 +11,8 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from bench.kit.hostile import PROGRAM, WorkItem, generate
+from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from ledger.model import Operation, Request, Status
 from processors.topics import delete_topics, ensure_topics, ledger_topics
@@ -19,8 +21,6 @@ from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import ROOT, LedgerProcess, settings_env
-from tests.support.verify import journal_problems
-from tests.support.workload import PROGRAM, WorkItem, generate
 
 TOPIC_GONE_WAIT_S = 30.0
 

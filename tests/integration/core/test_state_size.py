@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.hostile import PROGRAM, WorkItem
 from bench.kit.kafka_io import read_topic
 from ledger.model import Operation, Request, Status
 from schemas.contracts import WireContracts
@@ -15,7 +16,6 @@ from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, WorkItem
 
 ACCRUALS = 3_200
 STATE_BYTES_MAX = 16 * 1024

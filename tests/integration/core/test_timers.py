@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.hostile import PROGRAM, WorkItem
 from bench.kit.kafka_io import read_topic
 from ledger.model import LedgerEvent, Operation, Request, Status
 from schemas.contracts import WireContracts
@@ -15,7 +16,6 @@ from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, WorkItem
 
 ACCOUNTS = 30
 LIFETIME_MS = 4_000

@@ -9,32 +9,25 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.hostile import WorkItem
 from bench.kit.kafka_io import read_topic
-from ledger.model import Operation, Request, Status
+from bench.kit.model import ModelRequest
+from bench.kit.requests import AccountHistory, RequestEncoder
+from ledger.model import Status
 from schemas.contracts import WireContracts
-from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, WorkItem
 
 OTHERS = 12
 
 
 def _item(settings: Settings, contracts: WireContracts, account: str, request_id: str) -> WorkItem:
-    request = Request(
-        request_id=request_id,
-        program=PROGRAM,
-        account_id=account,
-        operation=Operation.ACCRUE,
-        asset="points",
-        amount=10,
-        requested_at_ms=time.time_ns() // 1_000_000,
-        principal="test",
-    )
-    key = account_key(PROGRAM, account)
-    value = contracts.encode_request(request, settings.topics.requests)
-    return WorkItem(key, value, partition_for(key, settings.partitions), None, None)
+    now_ms = time.time_ns() // 1_000_000
+    encoder = RequestEncoder(contracts, settings.topics.requests, now_ms, "test")
+    value = encoder.encode(ModelRequest(request_id, account, "ACCRUE", "points", 10))
+    sender = AccountHistory(account)
+    return WorkItem(sender.key(), value, sender.owner(settings.partitions), None, None)
 
 
 def test_a_400_kb_request_is_dead_lettered_and_stops_nobody(

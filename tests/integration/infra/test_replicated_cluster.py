@@ -18,6 +18,8 @@ import pytest
 import redis
 from confluent_kafka.admin import AdminClient
 
+from bench.kit.hostile import generate
+from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from cli.devstack import Stack, StackShape
 from processors.readside.audit import audit
@@ -28,8 +30,6 @@ from tests.integration.readside.conftest import wait_for_offsets
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
 from tests.support.stacks import ledger, running_stack
-from tests.support.verify import journal_problems
-from tests.support.workload import generate
 
 SEED = 2718
 PRODUCE_RATE_PER_S = 400.0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from confluent_kafka import Message
 
+from bench.kit.hostile import PROGRAM, WorkItem
 from bench.kit.kafka_io import read_topic
 from ledger.model import Operation, Request
 from schemas.contracts import WireContracts
@@ -21,7 +22,6 @@ from settings import Settings
 from tests.support.kafka_io import produce
 from tests.support.partner import PartnerStub
 from tests.support.processes import ROOT, LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, WorkItem
 
 EVENTS = 40
 WAIT_S = 90.0

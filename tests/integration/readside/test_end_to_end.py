@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis
 
+from bench.kit.hostile import PROGRAM, generate
 from bench.kit.kafka_io import read_topic
 from processors.readside.audit import audit
 from readmodel.reader import SyncReadModel
@@ -17,7 +18,6 @@ from settings import Settings
 from tests.integration.readside.conftest import wait_for, wait_for_generation, wait_for_offsets
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.workload import PROGRAM, generate
 
 SEED = 5150
 REQUESTS = 4_000

@@ -12,6 +12,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench.kit.hostile import WorkItem, generate
+from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from cli.devstack import Stack
 from schemas.contracts import WireContracts
@@ -19,8 +21,6 @@ from settings import Settings
 from tests.integration.secure.conftest import as_principal, deploy
 from tests.support.kafka_io import produce
 from tests.support.processes import LedgerProcess, settings_env
-from tests.support.verify import journal_problems
-from tests.support.workload import WorkItem, generate
 
 SEED = 1313
 REQUESTS = 8_000  # shortened: the full chaos test runs 20 000 on the plaintext stack

@@ -9,6 +9,8 @@ from dataclasses import replace
 
 import pytest
 
+from bench.kit.hostile import Workload, generate
+from bench.kit.hostile_checks import journal_problems
 from ledger.model import LedgerEvent, Receipt, Reversible, Status
 from processors.core.batch import BatchApplier, InputRecord, OutputRecord
 from processors.core.store import PartitionStore
@@ -16,8 +18,6 @@ from schemas.contracts import WireContracts, split_memory_key
 from settings import TopicNames
 from settings.programs import load_programs
 from tests.support.processes import ROOT
-from tests.support.verify import journal_problems
-from tests.support.workload import Workload, generate
 
 PARTITIONS = 3
 BATCH = 200

@@ -1,4 +1,5 @@
-"""A seeded random workload of request records, with the outcome the model predicts for each.
+"""The hostile workload the tests send: every operation and every abuse, seeded, with the outcome
+the model predicts for each record.
 
 Accounts come in four groups so that the independent model stays simple and exact:
 
@@ -13,21 +14,24 @@ Accounts come in four groups so that the independent model stays simple and exac
   the internal topic) arrive in any order;
 - misrouted: produced to a wrong partition on purpose (as librdkafka's default partitioner or
   an explicit partition would), in order, so the core must forward them.
+
+Long on purpose: `generate` draws the workload in one seeded pass, whose order the model's
+expectations depend on.
 """
 
 from __future__ import annotations
 
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bench.kit.model import LedgerModel, ModelRequest, Outcome
-from ledger.model import CarriedLot, Operation, Request
+from bench.kit.requests import PROGRAM, AccountHistory, RequestEncoder
 from schemas.contracts import WireContracts
-from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
 
-PROGRAM = "acme"
+__all__ = ["PROGRAM", "WorkItem", "Workload", "generate"]
+
 ASSETS = ("points", "cashback_usd")
 TRANSFERABLE = "points"
 FORGED = ("TRANSFER_CREDIT", "TRANSFER_REFUND", "EXPIRE", "HOLD_TIMEOUT", "ADJUST")
@@ -60,20 +64,6 @@ class Workload:
         return len(self.items) - self.garbage + self.transfers_applied
 
 
-class _Account:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.counter = 0
-        self.sent: list[tuple[ModelRequest, bytes]] = []
-        self.holds: list[str] = []
-        self.reversible: list[tuple[str, str, int]] = []  # id, asset, amount
-        self.rejected: list[tuple[ModelRequest, bytes]] = []
-
-    def next_id(self) -> str:
-        self.counter += 1
-        return f"{self.name}-{self.counter}"
-
-
 def generate(
     seed: int,
     contracts: WireContracts,
@@ -89,22 +79,22 @@ def generate(
     rng = random.Random(seed)
     model = LedgerModel()
     workload = Workload([], model)
-    people = [_Account(f"c{n:04d}") for n in range(customers)]
+    people = [AccountHistory(f"c{n:04d}") for n in range(customers)]
     receiving = [f"r{n:03d}" for n in range(receivers)]
-    strays = [_Account(f"m{n:03d}") for n in range(misrouted)]
-    corrected = [_Account(f"o{n:03d}") for n in range(operated)]
-    topic = topics.requests
+    strays = [AccountHistory(f"m{n:03d}") for n in range(misrouted)]
+    corrected = [AccountHistory(f"o{n:03d}") for n in range(operated)]
+    encoder = RequestEncoder(contracts, topics.requests, now_ms, "workload")
+    encode = encoder.encode
 
     def emit(
-        account: _Account,
+        account: AccountHistory,
         request: ModelRequest,
         value: bytes,
         misroute: bool,
         channel: str = "public",
     ) -> None:
         outcome = model.apply(request, channel)
-        key = account_key(PROGRAM, account.name)
-        owner = partition_for(key, partitions)
+        key, owner = account.key(), account.owner(partitions)
         partition = (owner + 1) % partitions if misroute else owner
         target = topics.operator_requests if channel == "operator" else ""
         workload.items.append(WorkItem(key, value, partition, request, outcome, target))
@@ -115,47 +105,23 @@ def generate(
             account.rejected.append((request, value))
         if outcome.status == "APPLIED":
             if request.operation == "HOLD":
-                account.holds.append(request.request_id)
+                account.holds.append(request)
             if request.operation in {"ACCRUE", "REDEEM", "CAPTURE"}:
-                account.reversible.append((request.request_id, request.asset, request.amount))
+                account.reversible.append(request)
             if request.operation == "TRANSFER":
                 assert request.counterparty is not None
                 model.credit(request.counterparty, request.asset, request.amount)
                 workload.transfers_applied += 1
 
-    def encode(request: ModelRequest, principal: str = "workload") -> bytes:
-        carried = (
-            (CarriedLot(request.amount, None),)
-            if request.operation in ("TRANSFER_CREDIT", "TRANSFER_REFUND")
-            else ()
-        )
-        return contracts.encode_request(
-            Request(
-                request_id=request.request_id,
-                program=PROGRAM,
-                account_id=request.account,
-                operation=Operation(request.operation),
-                asset=request.asset,
-                amount=request.amount,
-                reference=request.reference,
-                counterparty_account_id=request.counterparty,
-                reason=request.reason,
-                requested_at_ms=now_ms,
-                principal=principal,
-                carried_lots=carried,
-            ),
-            topic,
-        )
-
     def fresh(
-        account: _Account, misroute: bool = False, channel: str = "public", **fields: object
+        account: AccountHistory, misroute: bool = False, channel: str = "public", **fields: object
     ) -> None:
         request = ModelRequest(request_id=account.next_id(), account=account.name, **fields)  # type: ignore[arg-type]
         value = encode(request)
         account.sent.append((request, value))
         emit(account, request, value, misroute, channel)
 
-    def forge(account: _Account) -> None:
+    def forge(account: AccountHistory) -> None:
         """What anyone who can write the public topic might send: the ledger's own operations
         (with the ledger's own kind of ids) and ADJUSTs, all claiming to be `system`."""
         operation = rng.choice(FORGED)
@@ -179,7 +145,7 @@ def generate(
         )
         emit(account, request, encode(request, principal="system"), False)
 
-    def operate(account: _Account) -> None:
+    def operate(account: AccountHistory) -> None:
         roll = rng.random()
         amount = rng.randint(1, 2_000)
         if roll < 0.4:
@@ -221,8 +187,8 @@ def generate(
         elif roll < 0.48:
             fresh(account, operation="HOLD", asset=asset, amount=amount)
         elif roll < 0.54 and account.holds:
-            hold_id = rng.choice(account.holds)
-            hold = next(r for r, _ in account.sent if r.request_id == hold_id)
+            hold = rng.choice(account.holds)
+            hold_id = hold.request_id
             if rng.random() < 0.6:
                 captured = rng.randint(1, hold.amount + 50)  # sometimes more than held
                 fresh(
@@ -235,13 +201,13 @@ def generate(
             else:
                 fresh(account, operation="RELEASE", asset=hold.asset, reference=hold_id)
         elif roll < 0.61 and account.reversible:
-            ref, ref_asset, ref_amount = rng.choice(account.reversible)
+            original = rng.choice(account.reversible)
             fresh(
                 account,
                 operation="REVERSE",
-                asset=ref_asset,
-                amount=rng.randint(1, max(1, ref_amount // 2 + 20)),
-                reference=ref,
+                asset=original.asset,
+                amount=rng.randint(1, max(1, original.amount // 2 + 20)),
+                reference=original.request_id,
             )
         elif roll < 0.65:
             forge(account)
@@ -262,22 +228,12 @@ def generate(
             emit(account, request, value, False)
         elif roll < 0.84 and account.sent:
             original, _ = rng.choice(account.sent)
-            changed = ModelRequest(
-                original.request_id,
-                original.account,
-                original.operation,
-                original.asset,
-                original.amount + 1,
-                original.reference,
-                original.counterparty,
-                original.reason,
-            )
+            changed = replace(original, amount=original.amount + 1)
             emit(account, changed, encode(changed), False)
         elif roll < 0.86:
-            key = account_key(PROGRAM, account.name)
             garbage = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))
             workload.items.append(
-                WorkItem(key, garbage, partition_for(key, partitions), None, None)
+                WorkItem(account.key(), garbage, account.owner(partitions), None, None)
             )
         elif roll < 0.87:
             # A declined redemption, then credit, then the same redemption again.

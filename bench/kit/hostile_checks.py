@@ -1,14 +1,17 @@
-"""Checks of a journal read back from Kafka against the workload's independent model."""
+"""The strict checks of a journal read back from Kafka against the hostile workload's model:
+every outcome in order, every credit leg, sequences, postings against balances, and every
+invariant of the books. (The benchmarks' lighter check, balances and outcome counts, is
+`verify.py`.)"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
+from bench.kit.hostile import Workload
 from ledger.evolve import evolve
 from ledger.invariants import Books
 from ledger.model import AccountState, Channel, LedgerEvent, Operation, Status
-from tests.support.workload import Workload
 
 PROBLEMS_SHOWN = 20
 
@@ -23,21 +26,7 @@ def journal_problems(events: Sequence[LedgerEvent], workload: Workload) -> list[
     if len(events) != workload.expected_events:
         problems.append(f"{len(events)} events in the journal, expected {workload.expected_events}")
 
-    for account, expected in workload.expected_by_account.items():
-        got = [
-            (e.request.request_id, e.status.value, e.reason.value if e.reason else None)
-            for e in by_account.get(account, [])
-        ]
-        wanted = [(rid, o.status, o.reason) for rid, o in expected]
-        if got != wanted:
-            first = next(
-                (i for i, (g, w) in enumerate(zip(got, wanted, strict=False)) if g != w),
-                min(len(got), len(wanted)),
-            )
-            problems.append(
-                f"{account}: outcome {first} is {got[first : first + 1]}, the model says "
-                f"{wanted[first : first + 1]} ({len(got)} events, {len(wanted)} expected)"
-            )
+    problems += _outcome_problems(by_account, workload)
 
     credits = [
         e
@@ -91,6 +80,27 @@ def journal_problems(events: Sequence[LedgerEvent], workload: Workload) -> list[
 
 
 _EMPTY = AccountState(program="", account_id="")
+
+
+def _outcome_problems(by_account: dict[str, list[LedgerEvent]], workload: Workload) -> list[str]:
+    """Each account's outcomes, in order, against the model's: the first that differs."""
+    problems: list[str] = []
+    for account, expected in workload.expected_by_account.items():
+        got = [
+            (e.request.request_id, e.status.value, e.reason.value if e.reason else None)
+            for e in by_account.get(account, [])
+        ]
+        wanted = [(rid, o.status, o.reason) for rid, o in expected]
+        if got != wanted:
+            first = next(
+                (i for i, (g, w) in enumerate(zip(got, wanted, strict=False)) if g != w),
+                min(len(got), len(wanted)),
+            )
+            problems.append(
+                f"{account}: outcome {first} is {got[first : first + 1]}, the model says "
+                f"{wanted[first : first + 1]} ({len(got)} events, {len(wanted)} expected)"
+            )
+    return problems
 
 
 def books_problems(events: Sequence[LedgerEvent]) -> list[str]:
