@@ -22,7 +22,9 @@ import os
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+
+import msgspec
 
 from gateway.amounts import AmountError, to_minor_units
 from gateway.dashboard.activity import Activity
@@ -126,7 +128,7 @@ class Writer:
             )
         retry = not claim.fresh
         if retry:
-            request = replace(request, requested_at_ms=claim.requested_at_ms)
+            request = msgspec.structs.replace(request, requested_at_ms=claim.requested_at_ms)
         key = (request.program, request.account_id, request.request_id)
         arrived = self.waiter.expect(key)
         try:

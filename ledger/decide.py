@@ -41,7 +41,7 @@ accounts, system ones included, stays zero:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ledger.accounts import (
     is_system,
@@ -114,15 +114,13 @@ _TRANSFER_LEGS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True, gc=False):
     event: LedgerEvent
     state: AccountState
     emitted: tuple[Request, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class _Asked:
+class _Asked(msgspec.Struct, frozen=True, gc=False):
     """What every outcome of one request shares, before it is decided."""
 
     state: AccountState

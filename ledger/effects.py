@@ -6,7 +6,7 @@ one). `credit` and `claw_back` are the two ways value enters or leaves an accoun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 from ledger import lots as lotbook
 from ledger.model import (
@@ -25,8 +25,7 @@ from ledger.programs import Asset, ClawbackPolicy, Program
 from ledger.reasons import Reason
 
 
-@dataclass(slots=True)
-class Effect:
+class Effect(msgspec.Struct, gc=False):
     """What an applied operation changes, before it becomes a LedgerEvent."""
 
     postings: list[Posting]
@@ -39,8 +38,7 @@ class Effect:
     emitted: tuple[Request, ...] = ()
 
 
-@dataclass(slots=True)
-class Context:
+class Context(msgspec.Struct, gc=False):
     state: AccountState
     request: Request
     now: int

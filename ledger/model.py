@@ -1,8 +1,11 @@
 """The ledger's plain data: requests in, events out, account state in between.
 
-Every type is a frozen, slotted dataclass or an enum, so values can be shared between the old
-and the new state without copying. Containers inside `AccountState` are dicts and tuples that
-are never mutated after construction: `decide` and `evolve` build new ones (copy on write).
+Every type is a frozen `msgspec.Struct` (slotted, not tracked by the garbage collector: values
+never refer back to their holders) or an enum, so values can be shared between the old and the
+new state without copying. A struct is built in a fifth of a frozen dataclass's time and
+`msgspec.structs.replace` in a tenth; the core builds several per request. Containers inside
+`AccountState` are dicts and tuples that are never mutated after construction: `decide` and
+`evolve` build new ones (copy on write).
 
 Amounts are Python ints in minor units of their asset, kept inside the signed 64-bit range of
 the Avro `long` they travel as. Times are epoch milliseconds (`*_ms`). There are no floats.
@@ -10,8 +13,9 @@ the Avro `long` they travel as. Times are epoch milliseconds (`*_ms`). There are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+import msgspec
 
 from ledger.reasons import Reason
 
@@ -101,16 +105,14 @@ class Status(StrEnum):
     DUPLICATE = "DUPLICATE"
 
 
-@dataclass(frozen=True, slots=True)
-class CarriedLot:
+class CarriedLot(msgspec.Struct, frozen=True, gc=False):
     """A slice of value moved by a transfer leg, keeping its original expiry."""
 
     amount: int
     expires_at_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(msgspec.Struct, frozen=True, gc=False):
     request_id: str
     program: str
     account_id: str
@@ -123,12 +125,11 @@ class Request:
     reason: str | None = None
     requested_at_ms: int = 0
     principal: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = msgspec.field(default_factory=dict)
     carried_lots: tuple[CarriedLot, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Posting:
+class Posting(msgspec.Struct, frozen=True, gc=False):
     """One double-entry line: `account` is a customer account id or an `@system` account."""
 
     account: str
@@ -136,8 +137,7 @@ class Posting:
     amount: int
 
 
-@dataclass(frozen=True, slots=True)
-class Lot:
+class Lot(msgspec.Struct, frozen=True, gc=False):
     """Value of one asset credited together with one expiry (None = never expires).
 
     `amount` is what is neither spent nor reserved by a hold. Lot ids are deterministic:
@@ -151,8 +151,7 @@ class Lot:
     created_sequence: int
 
 
-@dataclass(frozen=True, slots=True)
-class Hold:
+class Hold(msgspec.Struct, frozen=True, gc=False):
     """An open reservation. `portions` are the lot slices it took, in capture order."""
 
     hold_id: str
@@ -165,15 +164,13 @@ class Hold:
     the hold's request_id is used again after the idempotency window."""
 
 
-@dataclass(frozen=True, slots=True)
-class Balance:
+class Balance(msgspec.Struct, frozen=True, gc=False):
     asset: str
     available: int
     held: int
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(msgspec.Struct, frozen=True, gc=False):
     """Idempotency memory of a request's final outcome: applied (`reason` None) or rejected.
 
     `sequence` is the event's: the new sequence for an applied request, the unchanged one for
@@ -188,8 +185,7 @@ class Receipt:
     reason: Reason | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Reversible:
+class Reversible(msgspec.Struct, frozen=True, gc=False):
     """An ACCRUE, REDEEM or CAPTURE that REVERSE can still undo."""
 
     request_id: str
@@ -204,8 +200,7 @@ class Reversible:
     reversed (`accrual_expired`): its value left the customer, spent or expired."""
 
 
-@dataclass(frozen=True, slots=True)
-class AccountState:
+class AccountState(msgspec.Struct, frozen=True, gc=False):
     """One account. `lots` maps asset -> lots in spending order (see ledger/lots.py).
 
     `receipts` and `reversibles` keep insertion order (oldest first), which is what makes
@@ -216,15 +211,14 @@ class AccountState:
     account_id: str
     sequence: int = 0
     clock_ms: int = 0
-    balances: dict[str, Balance] = field(default_factory=dict)
-    lots: dict[str, tuple[Lot, ...]] = field(default_factory=dict)
-    holds: dict[str, Hold] = field(default_factory=dict)
-    receipts: dict[str, Receipt] = field(default_factory=dict)
-    reversibles: dict[str, Reversible] = field(default_factory=dict)
+    balances: dict[str, Balance] = msgspec.field(default_factory=dict)
+    lots: dict[str, tuple[Lot, ...]] = msgspec.field(default_factory=dict)
+    holds: dict[str, Hold] = msgspec.field(default_factory=dict)
+    receipts: dict[str, Receipt] = msgspec.field(default_factory=dict)
+    reversibles: dict[str, Reversible] = msgspec.field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEvent:
+class LedgerEvent(msgspec.Struct, frozen=True, gc=False):
     """The outcome of one request against one account.
 
     For APPLIED events the change fields are the complete delta from the previous state, so

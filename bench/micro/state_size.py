@@ -29,6 +29,7 @@ import tracemalloc
 import uuid
 from dataclasses import replace
 
+import msgspec
 from confluent_kafka.admin import AdminClient
 
 from ledger.decide import decide
@@ -120,7 +121,9 @@ class Simulation:
             request = self.request(now, Operation.TRANSFER, amount, counterparty_account_id="peer")
             self.submit(request, now)
         elif kind == "duplicate" and self.sent:
-            self.submit(replace(self.rng.choice(self.sent[-200:]), requested_at_ms=now), now)
+            self.submit(
+                msgspec.structs.replace(self.rng.choice(self.sent[-200:]), requested_at_ms=now), now
+            )
         else:
             self.submit(self.request(now, Operation.ACCRUE, amount), now)
 
@@ -208,7 +211,7 @@ def restore(
         assert template.state is not None
         for n in range(accounts):
             name = f"m{n}"
-            state = replace(template.state, account_id=name)
+            state = msgspec.structs.replace(template.state, account_id=name)
             key = account_key("acme", name)
             states[partition_for(key, settings.partitions)][key] = state
         written_started = time.perf_counter()

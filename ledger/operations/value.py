@@ -5,7 +5,7 @@ Each returns the effect to apply or the reason to reject, after the common and f
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from ledger import lots as lotbook
 from ledger.accounts import (

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
+import msgspec
 from confluent_kafka import (
     IsolationLevel,
     TopicPartition,
@@ -130,7 +131,7 @@ def read_states(
     for accounts in states.values():
         for key, state in accounts.items():
             # A state written by an earlier version holds its memory itself: keep it too.
-            accounts[key] = replace(
+            accounts[key] = msgspec.structs.replace(
                 state,
                 receipts={**state.receipts, **receipts.get(key, {})},
                 reversibles={**state.reversibles, **reversibles.get(key, {})},

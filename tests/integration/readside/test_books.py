@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 
 import redis
 from confluent_kafka import Producer
+from msgspec.structs import replace
 
 from bench.kit.kafka_io import read_topic
 from ledger.decide import decide

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from confluent_kafka import TopicPartition
+from msgspec.structs import replace
 
 from ledger import decide as decide_module
 from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status

@@ -5,9 +5,9 @@ The same checker must also catch a broken journal, so these tests can fail."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from bench.kit.hostile import Workload, generate
 from bench.kit.hostile_checks import journal_problems

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from ledger.decide import decide
 from ledger.invariants import Books, account_problems

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from ledger.model import LedgerEvent, Operation, Request, Status
 from processors.notify.retry import MAX_DELAY_S, backoff_s, retryable
