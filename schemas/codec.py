@@ -32,23 +32,23 @@ Every failure of `decode` is a `CodecError` (schemas/exceptions.py); no fastavro
 or EOF error escapes it. Schemas are parsed once; each call only reads or writes the body.
 
 Long on purpose: encoding and decoding share one catalogue and one framing; splitting them would
-split one concept.
+split one concept. (The catalogue itself is schemas/catalogue.py.)
 """
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from fastavro.schema import fingerprint, to_parsing_canonical_form
 from fastavro.types import Schema
 from fastavro.validation import ValidationError, validate
 
+from schemas.catalogue import ContractSchema, SchemaCatalogue, crc64_avro_fingerprint
 from schemas.compat import check_backward_compatible
-from schemas.compiled import UnsupportedSchema, Writer, compile_writer
+from schemas.compiled_reader import Reader, compile_reader
+from schemas.compiled_writer import UnsupportedSchema, Writer, compile_writer
 from schemas.exceptions import (
     MalformedBodyError,
     SchemaMismatchError,
@@ -56,28 +56,13 @@ from schemas.exceptions import (
     UnencodableRecordError,
     UnknownFingerprintError,
     UnknownSchemaIdError,
-    UnknownSchemaNameError,
 )
 from schemas.framing import Framing, confluent_header, read_header, single_object_header
 from schemas.registry import ConfluentSchemaRegistry, SchemaRegistry
 
-SCHEMAS_DIRECTORY = Path(__file__).parent
-RELEASED_DIRECTORY_NAME = "released"
-CURRENT_RELEASE = "current"
 # Registry ids a decoder remembers; a deployment has a handful per topic, so reaching the
 # bound means something is wrong, and decoding then still works, only uncached.
 REGISTRY_SCHEMAS_CACHED_MAX = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class ContractSchema:
-    """One Avro record schema of the contract, parsed once."""
-
-    full_name: str  # namespace.name, e.g. rewards.ledger.LedgerEvent
-    text: str  # the JSON as written in the .avsc file; registered verbatim with a registry
-    parsed: Schema  # fastavro-parsed form, shared by every read and write
-    fingerprint: int  # CRC-64-AVRO of the Parsing Canonical Form, as an unsigned integer
-    release: str  # "current", or the released version directory, e.g. "v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,105 +74,6 @@ class DecodedMessage:
     framing: Framing
     writer_fingerprint: int  # CRC-64-AVRO of the writer schema, whatever the framing
     writer_schema_id: int | None = None  # registry id, for Confluent frames only
-
-
-def crc64_avro_fingerprint(schema: Any) -> int:
-    """CRC-64-AVRO (Rabin) fingerprint of a schema's Parsing Canonical Form.
-
-    fastavro returns the 8 bytes in the order single-object encoding writes them (little
-    endian, as Java does); read as an unsigned little-endian integer they give the Rabin value
-    the Avro spec defines.
-    """
-    canonical_form = to_parsing_canonical_form(schema)
-    return int.from_bytes(bytes.fromhex(fingerprint(canonical_form, "CRC-64-AVRO")), "little")
-
-
-def contract_from_text(text: str, release: str = CURRENT_RELEASE) -> ContractSchema:
-    """Parse one .avsc document; the top level must be a named record."""
-    parsed = parse_schema(json.loads(text))
-    if not isinstance(parsed, dict) or parsed.get("type") != "record":
-        raise ValueError(f"a contract schema must be a record at top level, got {text[:80]!r}")
-    return ContractSchema(
-        full_name=parsed["name"],
-        text=text,
-        parsed=parsed,
-        fingerprint=crc64_avro_fingerprint(parsed),
-        release=release,
-    )
-
-
-class SchemaCatalogue:
-    """Current contract schemas by full name, and every known writer schema by fingerprint."""
-
-    def __init__(
-        self, current: Iterable[ContractSchema], released: Iterable[ContractSchema] = ()
-    ) -> None:
-        self._current: dict[str, ContractSchema] = {}
-        for contract in current:
-            if contract.full_name in self._current:
-                raise ValueError(f"{contract.full_name} is defined by two current schemas")
-            self._current[contract.full_name] = contract
-        self._writers = {contract.fingerprint: contract for contract in self._current.values()}
-        for contract in released:
-            self._add_released_writer(contract)
-
-    @classmethod
-    def load(cls, directory: Path = SCHEMAS_DIRECTORY) -> "SchemaCatalogue":
-        """Load ``directory/*.avsc`` as current and ``directory/released/*/*.avsc`` as released."""
-        current = [contract_from_text(path.read_text("utf-8")) for path in _avsc_files(directory)]
-        released = [
-            contract_from_text(path.read_text("utf-8"), release=release_dir.name)
-            for release_dir in sorted((directory / RELEASED_DIRECTORY_NAME).glob("*/"))
-            for path in _avsc_files(release_dir)
-        ]
-        return cls(current, released)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Full names of the current record schemas."""
-        return tuple(self._current)
-
-    @property
-    def writers(self) -> tuple[ContractSchema, ...]:
-        """Every schema a single-object message may have been written with."""
-        return tuple(self._writers.values())
-
-    def current(self, full_name: str) -> ContractSchema:
-        """The current schema of a record; raises UnknownSchemaNameError."""
-        try:
-            return self._current[full_name]
-        except KeyError:
-            raise UnknownSchemaNameError(
-                f"no current schema named {full_name!r}; known: {sorted(self._current)}"
-            ) from None
-
-    def writer(self, fingerprint: int) -> ContractSchema:
-        """The current or released schema with this fingerprint; raises UnknownFingerprintError."""
-        try:
-            return self._writers[fingerprint]
-        except KeyError:
-            raise UnknownFingerprintError(
-                f"no current or released schema has fingerprint {fingerprint:016x}"
-            ) from None
-
-    def _add_released_writer(self, contract: ContractSchema) -> None:
-        if contract.fingerprint in self._writers:
-            return  # unchanged since that release: the same writer schema
-        # A released writer must stay readable by the current reader, or old data on the
-        # topics becomes undecodable: refuse to build rather than fail per message later.
-        reader = self._current.get(contract.full_name)
-        if reader is None:
-            raise ValueError(
-                f"release {contract.release} defines {contract.full_name}, which no current "
-                "schema does: a reader is needed for data already written with it"
-            )
-        problems = check_backward_compatible(reader.parsed, contract.parsed)
-        if problems:
-            raise ValueError(
-                f"current {contract.full_name} cannot read release {contract.release}: "
-                + "; ".join(problems)
-            )
-        self._writers[contract.fingerprint] = contract
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +110,8 @@ class AvroCodec:
         self._registry = registry
         self._validate_records = validate_records
         # Compiled writers per current schema (None: not compilable, fastavro writes it).
-        self._compiled: dict[str, Writer | None] = {}
+        self._compiled: dict[tuple[str, bool], Writer | None] = {}
+        self._compiled_readers: dict[str, Reader | None] = {}
         self._plans_by_fingerprint = {
             writer.fingerprint: self._plan_for(writer.full_name, writer.parsed)
             for writer in self._catalogue.writers
@@ -264,11 +151,7 @@ class AvroCodec:
         the Confluent framing SchemaRegistryUnavailable or SchemaRegistrationRejected.
         """
         contract = self._catalogue.current(schema_name)
-        framing = framing or self.default_framing
-        if framing is Framing.SINGLE_OBJECT:
-            header = single_object_header(contract.fingerprint)
-        else:
-            header = confluent_header(self._registered_schema_id(contract, topic))
+        header = self._header(contract, topic, framing)
         if not self._validate_records:
             writer = self._compiled_writer(contract)
             if writer is not None:
@@ -292,14 +175,55 @@ class AvroCodec:
             raise UnencodableRecordError(f"record does not fit {schema_name}: {error}") from error
         return buffer.getvalue()
 
-    def _compiled_writer(self, contract: ContractSchema) -> Writer | None:
-        if contract.full_name not in self._compiled:
+    def encode_value(
+        self,
+        value: object,
+        schema_name: str,
+        as_record: Callable[[Any], Mapping[str, Any]],
+        *,
+        topic: str | None = None,
+    ) -> bytes:
+        """Frame a domain value whose attributes are the schema's fields, written straight
+        from its attributes (no record dict on the hot path); `as_record(value)` is what
+        `encode` writes instead when records are validated. Raises as `encode` does."""
+        contract = self._catalogue.current(schema_name)
+        writer = None if self._validate_records else self._compiled_writer(contract, True)
+        if writer is None:
+            return self.encode(as_record(value), schema_name, topic=topic)
+        out = bytearray(self._header(contract, topic, None))
+        try:
+            writer(value, out)
+        except (KeyError, TypeError, AttributeError, ValueError, OverflowError) as error:
+            raise UnencodableRecordError(f"value does not fit {schema_name}: {error!r}") from error
+        return bytes(out)
+
+    def _header(
+        self, contract: ContractSchema, topic: str | None, framing: Framing | None
+    ) -> bytes:
+        framing = framing or self.default_framing
+        if framing is Framing.SINGLE_OBJECT:
+            return single_object_header(contract.fingerprint)
+        return confluent_header(self._registered_schema_id(contract, topic))
+
+    def _compiled_writer(self, contract: ContractSchema, attributes: bool = False) -> Writer | None:
+        key = (contract.full_name, attributes)
+        if key not in self._compiled:
             try:
-                writer: Writer | None = compile_writer(json.loads(contract.text))
+                writer: Writer | None = compile_writer(json.loads(contract.text), attributes)
             except UnsupportedSchema:
                 writer = None
-            self._compiled[contract.full_name] = writer
-        return self._compiled[contract.full_name]
+            self._compiled[key] = writer
+        return self._compiled[key]
+
+    def _compiled_reader(self, schema_name: str) -> Reader | None:
+        if schema_name not in self._compiled_readers:
+            contract = self._catalogue.current(schema_name)
+            try:
+                reader: Reader | None = compile_reader(json.loads(contract.text))
+            except UnsupportedSchema:
+                reader = None
+            self._compiled_readers[schema_name] = reader
+        return self._compiled_readers[schema_name]
 
     def decode(self, data: bytes, expected_schema: str | None = None) -> DecodedMessage:
         """Detect the framing, find the writer schema, and read the record as the current schema.
@@ -322,10 +246,16 @@ class AvroCodec:
             plan = self._plan_for_schema_id(schema_id)
         if expected_schema is not None and plan.schema_name != expected_schema:
             raise SchemaMismatchError(f"expected {expected_schema}, got {plan.schema_name}")
-        body = BytesIO(data)
-        body.seek(header.body_offset)
+        compiled = self._compiled_reader(plan.schema_name) if plan.reader is None else None
+        record: Any
         try:
-            record = schemaless_reader(body, plan.writer, plan.reader)
+            if compiled is not None:  # written with the current schema: nothing to resolve
+                record, end = compiled(data, header.body_offset)
+            else:
+                body = BytesIO(data)
+                body.seek(header.body_offset)
+                record = schemaless_reader(body, plan.writer, plan.reader)
+                end = body.tell()
         except EOFError as error:
             raise TruncatedMessage(f"{plan.schema_name} body ends before the record") from error
         # Garbage bodies make fastavro's compiled reader fail in many ways (IndexError for a
@@ -335,13 +265,13 @@ class AvroCodec:
             raise MalformedBodyError(
                 f"{plan.schema_name} body does not decode: {type(error).__name__}: {error}"
             ) from error
-        if body.tell() != len(data):
+        if end != len(data):
             raise MalformedBodyError(
-                f"{len(data) - body.tell()} trailing bytes after the {plan.schema_name} body"
+                f"{len(data) - end} trailing bytes after the {plan.schema_name} body"
             )
         return DecodedMessage(
             schema_name=plan.schema_name,
-            record=record,  # type: ignore[arg-type]  # a record schema always reads a dict
+            record=record,  # a record schema always reads a dict
             framing=header.framing,
             writer_fingerprint=plan.writer_fingerprint,
             writer_schema_id=schema_id,
@@ -406,7 +336,3 @@ class AvroCodec:
                 f"current {schema_name} cannot read this writer schema: " + "; ".join(problems)
             )
         return _ReadPlan(schema_name, writer, reader.parsed, writer_fingerprint)
-
-
-def _avsc_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.avsc"))

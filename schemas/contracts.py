@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ledger.model import AccountState, LedgerEvent, Receipt, Request, Reversible
-from schemas.codec import AvroCodec, SchemaCatalogue
+from schemas.catalogue import SchemaCatalogue
+from schemas.codec import AvroCodec
 from schemas.exceptions import LimitExceededError, MalformedBodyError
 from schemas.limits import request_violations
 from schemas.partitioning import account_key
@@ -77,10 +78,10 @@ class WireContracts:
         return cls(AvroCodec(SchemaCatalogue.load(), registry, validate_records=False))
 
     def encode_request(self, request: Request, topic: str) -> bytes:
-        return self.codec.encode(request_to_record(request), REQUEST, topic=topic)
+        return self.codec.encode_value(request, REQUEST, request_to_record, topic=topic)
 
     def encode_event(self, event: LedgerEvent, topic: str) -> bytes:
-        return self.codec.encode(event_to_record(event), EVENT, topic=topic)
+        return self.codec.encode_value(event, EVENT, event_to_record, topic=topic)
 
     def encode_state(self, state: AccountState, topic: str, memory: bool = True) -> bytes:
         """`memory=False`: without receipts and reversal records (see encode_receipt)."""

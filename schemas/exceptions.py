@@ -19,8 +19,8 @@ never decode however often it is retried, so a consumer dead-letters it; a
     ├── SchemaRegistrationRejected     the registry refused our schema (e.g. incompatible)
     ├── UnencodableRecordError         encode() got a record that does not fit its schema
     ├── UnknownSchemaNameError         encode() got a schema name the catalogue does not have
-    └── UnsupportedSchema              the compiled writer cannot take a schema; fastavro does
-                                       (compiled.py, caught there)
+    └── UnsupportedSchema              a compiled writer or reader cannot take a schema;
+                                       fastavro does (compiled_*.py, caught there)
 """
 
 

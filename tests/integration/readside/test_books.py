@@ -3,6 +3,7 @@ topic forges nothing, and the audit names every figure someone tampered with aft
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -109,7 +110,7 @@ def test_forged_records_move_nothing_and_tampering_is_named(
     redis_client: redis.Redis,
     contracts: WireContracts,
 ) -> None:
-    settings = replace(topics, core_group_id=f"{topics.topic_prefix}core")
+    settings = dataclasses.replace(topics, core_group_id=f"{topics.topic_prefix}core")
     names = settings.topics
     honest = [
         _request("ann", "a1", Operation.ACCRUE, 1_000, principal="shop"),

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from schemas.codec import SCHEMAS_DIRECTORY, AvroCodec, SchemaCatalogue
+from schemas.catalogue import SCHEMAS_DIRECTORY, SchemaCatalogue
+from schemas.codec import AvroCodec
 from schemas.registry import ConfluentSchemaRegistry
 
 FIXTURES_DIRECTORY = Path(__file__).parent / "fixtures"

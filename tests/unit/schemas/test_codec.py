@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from fastavro import parse_schema, schemaless_writer
 
-from schemas.codec import AvroCodec, DecodedMessage, SchemaCatalogue
+from schemas.catalogue import SchemaCatalogue
+from schemas.codec import AvroCodec, DecodedMessage
 from schemas.exceptions import (
     MalformedBodyError,
     SchemaMismatchError,

@@ -15,7 +15,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.utils import generate_many
 from fastavro.validation import validate
 
-from schemas.codec import SCHEMAS_DIRECTORY, SchemaCatalogue, contract_from_text
+from schemas.catalogue import SCHEMAS_DIRECTORY, SchemaCatalogue, contract_from_text
 from schemas.compat import check_backward_compatible
 from tests.unit.schemas.conftest import (
     CONTRACT_FILES,

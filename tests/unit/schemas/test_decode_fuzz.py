@@ -10,7 +10,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.codec import AvroCodec, DecodedMessage, SchemaCatalogue
+from schemas.catalogue import SchemaCatalogue
+from schemas.codec import AvroCodec, DecodedMessage
 from schemas.exceptions import CodecError
 from schemas.framing import confluent_header, single_object_header
 from schemas.registry import ConfluentSchemaRegistry

@@ -10,7 +10,7 @@ import json
 import pytest
 from fastavro.schema import to_parsing_canonical_form
 
-from schemas.codec import SchemaCatalogue, crc64_avro_fingerprint
+from schemas.catalogue import SchemaCatalogue, crc64_avro_fingerprint
 from schemas.framing import single_object_header
 
 SPEC_FINGERPRINTS = [

@@ -20,7 +20,8 @@ from fastavro import parse_schema, schemaless_writer
 from fastavro.schema import to_parsing_canonical_form
 from fastavro.utils import generate_one
 
-from schemas.codec import SCHEMAS_DIRECTORY, AvroCodec, SchemaCatalogue
+from schemas.catalogue import SCHEMAS_DIRECTORY, SchemaCatalogue
+from schemas.codec import AvroCodec
 from schemas.framing import Framing
 from schemas.registry import ConfluentSchemaRegistry
 from tests.unit.schemas.conftest import LEDGER_EVENT, ledger_event_record

@@ -5,7 +5,8 @@ from typing import cast
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
-from schemas.codec import AvroCodec, SchemaCatalogue
+from schemas.catalogue import SchemaCatalogue
+from schemas.codec import AvroCodec
 from schemas.exceptions import (
     SchemaRegistrationRejected,
     SchemaRegistryUnavailable,
