@@ -8,7 +8,7 @@ balances as the strings they are, and the script adds totals as decimal strings,
 
 from __future__ import annotations
 
-import json
+import msgspec
 
 from ledger.accounts import is_system
 from ledger.idempotency import remembers
@@ -26,6 +26,9 @@ from readmodel.keys import (
     request_suffix,
     totals_suffix,
 )
+
+# Compact JSON (no spaces), UTF-8 as is; a fifth of json.dumps's time on the mirror's path.
+_JSON = msgspec.json.Encoder()
 
 
 def event_outcome(event: LedgerEvent) -> Outcome:
@@ -70,7 +73,7 @@ def totals_field(account: str, asset: str) -> str:
 def script_argument(event: LedgerEvent, offset: int) -> str:
     applied = event.status is Status.APPLIED
     program, account = event.program, event.account_id
-    return json.dumps(
+    return _JSON.encode(
         {
             "o": offset,
             "p": program,
@@ -95,6 +98,5 @@ def script_argument(event: LedgerEvent, offset: int) -> str:
             # The request's final outcome (applied, or a remembered rejection): it replaces
             # whatever status was stored; any other reply never hides a stored status.
             "f": 1 if remembers(event) else 0,
-        },
-        separators=(",", ":"),
-    )
+        }
+    ).decode()
