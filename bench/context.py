@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from confluent_kafka.admin import AdminClient
 
+from bench.processes import child_env
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -35,17 +35,9 @@ class BenchContext:
         LEDGER_* and KAFKA_* variables of the caller are dropped so a deployment's settings
         can never point a child at real topics or keys.
         """
-        settings = self.settings
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
-        env.update(settings.to_env())
-        env.update(
+        return child_env(
+            self.settings,
             LEDGER_MIRROR_GROUP_ID=self.mirror_group,
-            LEDGER_PROGRAMS_CONFIG=str(Path(settings.programs_config).resolve()),
-            # Several children share this host: none serves metrics.
-            LEDGER_CORE_METRICS_PORT="0",
-            LEDGER_MIRROR_METRICS_PORT="0",
             LEDGER_LOG_FORMAT="text",
-            PYTHONUNBUFFERED="1",
+            **extra,
         )
-        env.update(extra)
-        return env

@@ -70,6 +70,7 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
         "error": None,
     }
     usage_before: list[Usage] = []
+    mirror_before: list[Usage] = []
     try:
         for child in children:
             child.start(ctx.project_root)
@@ -110,6 +111,7 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
             redis_watcher.start()
         journal.start()
         usage_before = [child.usage() for child in cores]
+        mirror_before = [child.usage() for child in mirrors]
         producer.start()
         watches = [Watch("journal", lambda: journal.seen, lambda: journal.error)]
         if redis_watcher is not None:
@@ -130,7 +132,11 @@ def run_ours(ctx: BenchContext, workload: Workload, processors: int, mirror: boo
         if producer.ident is not None:
             producer.join(JOIN_TIMEOUT_S)
 
-    report.update(_usage(cores, children, usage_before or usage_after, usage_after, mirror_usage))
+    mirror_spent = [
+        Usage(after.cpu_s - before.cpu_s, after.peak_rss_mb)
+        for before, after in zip(mirror_before or mirror_usage, mirror_usage, strict=True)
+    ]
+    report.update(_usage(cores, children, usage_before or usage_after, usage_after, mirror_spent))
 
     events = [ctx.contracts.decode_event(arrival.value) for arrival in journal.arrivals]
     report.update(_throughput(expected, producer, journal, redis_watcher, report["error"]))
@@ -218,11 +224,16 @@ def _throughput(
 
 
 def _cpu_per_request(report: dict[str, Any], expected: int) -> dict[str, Any]:
-    complete = report["complete"]
+    """CPU µs per request of the core processors together, and of the mirror, over the same
+    window: from the first request produced to the last outcome seen (start-up excluded)."""
+    if not report["complete"]:
+        return {"core_cpu_us_per_request": None, "mirror_cpu_us_per_request": None}
+    mirror = report.get("mirror_usage")
     return {
-        "cpu_ms_per_request": (
-            round(report["processor_cpu_s"] * 1000 / expected, 3) if complete else None
-        )
+        "core_cpu_us_per_request": round(report["processor_cpu_s"] * 1e6 / expected, 1),
+        "mirror_cpu_us_per_request": (
+            round(mirror["cpu_s"] * 1e6 / expected, 1) if mirror else None
+        ),
     }
 
 

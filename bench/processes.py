@@ -19,6 +19,8 @@ from pathlib import Path
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
+from settings import Settings
+
 STOP_TIMEOUT_S = 60.0
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 LOG_TAIL_CHARS = 2_000
@@ -99,6 +101,24 @@ def read_usage(pid: int) -> Usage:
         if line.startswith("VmHWM:"):
             peak_kb = int(line.split()[1])
     return Usage((utime + stime) / CLOCK_TICKS_PER_S, peak_kb / 1024)
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment of a ledger child: `settings` and nothing inherited of the caller's own
+    LEDGER_* and KAFKA_* variables, so a deployment's settings can never point a child at real
+    topics or keys. Many children share this host: none serves metrics unless `extra` says."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(settings.to_env())
+    env.update(
+        LEDGER_PROGRAMS_CONFIG=str(Path(settings.programs_config).resolve()),
+        LEDGER_CORE_METRICS_PORT="0",
+        LEDGER_MIRROR_METRICS_PORT="0",
+        LEDGER_AUDITOR_METRICS_PORT="0",
+        LEDGER_GATEWAY_METRICS_PORT="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
 
 
 def ledger_child(name: str, args: list[str], env: dict[str, str], run_dir: Path) -> Child:

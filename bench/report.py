@@ -14,7 +14,7 @@ COLUMNS = (
     "requests/s",
     "of ceiling",
     "freshness p50/p99/max ms",
-    "CPU s",
+    "CPU µs/request",
     "peak RSS MiB",
     "balances",
 )
@@ -38,7 +38,7 @@ def result_table(result: dict[str, Any]) -> str:
                 _rate(ours.get("requests_per_s")),
                 _ratio(ours.get("requests_per_s"), ceiling_rate),
                 _freshness(ours.get("freshness")),
-                _number(ours.get("processor_cpu_s")),
+                _number(ours.get("core_cpu_us_per_request")),
                 _number(ours.get("processor_peak_rss_mb")),
                 _verdict(ours.get("balances_verified"), ours.get("error")),
             )
@@ -52,6 +52,18 @@ def result_table(result: dict[str, Any]) -> str:
                 _freshness(ours.get("journal_freshness")),
                 "",
                 "",
+                "",
+            )
+        )
+        mirror = ours.get("mirror_usage") or {}
+        rows.append(
+            (
+                "  mirror (Redis read model)",
+                "",
+                "",
+                "",
+                _number(ours.get("mirror_cpu_us_per_request")),
+                _number(mirror.get("peak_rss_mb")),
                 "",
             )
         )
@@ -85,7 +97,7 @@ def result_table(result: dict[str, Any]) -> str:
                 _rate(peer.get("requests_per_s")),
                 _ratio(peer.get("requests_per_s"), ceiling_rate),
                 _freshness(peer.get("freshness")),
-                _number(peer.get("cpu_s")),
+                _number(_per_request_us(peer.get("cpu_s"), peer.get("requests"))),
                 _number(peer.get("peak_rss_mb")),
                 _verdict(peer.get("balances_verified"), peer.get("error")),
             )
@@ -122,6 +134,10 @@ def _freshness(freshness: dict[str, float] | None) -> str:
     if not freshness:
         return "-"
     return f"{freshness['p50_ms']:,.0f}/{freshness['p99_ms']:,.0f}/{freshness['max_ms']:,.0f}"
+
+
+def _per_request_us(cpu_s: float | None, requests: int | None) -> float | None:
+    return cpu_s * 1e6 / requests if cpu_s is not None and requests else None
 
 
 def _number(value: float | None) -> str:

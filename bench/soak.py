@@ -46,7 +46,7 @@ from bench.kit.requests import AccountHistory, RequestEncoder
 from bench.kit.verify import verify_journal
 from bench.kit.workload import ASSET, Workload, generate
 from bench.mix import DEFAULT_MIX, Mix
-from bench.processes import Child, ledger_child
+from bench.processes import Child, child_env, ledger_child
 from bench.produce import WorkloadProducer
 from ledger.model import LedgerEvent, Status
 from processors.readside.audit import audit
@@ -60,17 +60,6 @@ ROOT = Path(__file__).resolve().parents[1]
 CATCH_UP_TIMEOUT_S = 900.0
 IDLE_S = 5.0
 BIG_ACCOUNT_BYTES = 400_000
-
-
-def child_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
-    env.update(settings.to_env())
-    env.update(
-        LEDGER_CORE_METRICS_PORT="0",
-        LEDGER_MIRROR_METRICS_PORT="0",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
 
 
 def big_request(settings: Settings, contracts: WireContracts, producer: Producer) -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs the local stack needs, only when they are missing:
-# redis-server (Redis), a Java 17+ runtime and Maven (the Kafka broker and its jars), and
-# Chromium (the dashboard's headless browser test).
+# redis-server (Redis), a Java 17+ runtime and Maven (the Kafka broker and its jars), Chromium
+# (the dashboard's headless browser test) and wrk (the HTTP load generator of the benchmarks).
 set -euo pipefail
 
 missing=()
@@ -9,6 +9,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

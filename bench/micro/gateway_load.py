@@ -1,119 +1,247 @@
-"""Load figure of the HTTP gateway (a benchmark, not a test): writes with wait-for-outcome and
-balance reads against a running ledger (`make run`, or core + mirror + gateway).
+"""HTTP figures of the gateway, driven by wrk (a load generator that is not Python, so the
+client does not eat the CPU it measures).
 
-    .venv/bin/python -m bench.micro.gateway_load --url http://127.0.0.1:8080 \
-        --writes 5000 --reads 20000 --concurrency 64
+    .venv/bin/python -m bench.micro.gateway_load [--workers 1] [--seconds 10]
 
-Creates its own API key (admin on the program, no effective rate limit) unless --token is
-given. Every request is bounded: counts are fixed, each call has a timeout, and the run stops
-by itself. Prints writes/s (each waited for its outcome), write latency p50/p99, outcome
-statuses, and balance reads/s with p50/p99.
+Starts its own core, mirror and gateway (`--workers` uvicorn workers) on fresh topics and a
+fresh Redis prefix of the local stack, creates an API key without an effective rate limit,
+then runs wrk three times:
+
+1. `GET /healthz` (16 connections): the gateway's own ceiling, no auth and no Redis;
+2. `GET .../balances` of random accounts (16 connections): auth and the read model;
+3. `POST .../transactions` waiting for the outcome (256 connections), every request with its
+   own Idempotency-Key (a wrk Lua script), over 1 000 accounts.
+
+For each it prints requests/s, latency p50/p99 (wrk's), the answers by status, and the
+gateway's CPU per request (every worker's utime + stime from /proc, over what wrk completed).
+Needs the local stack (`ledger services up`) and wrk (`make system-deps`). Prints figures;
+asserts none.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
+import urllib.request
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-import httpx
 import redis
+from confluent_kafka.admin import AdminClient
 
+from bench.processes import CLOCK_TICKS_PER_S, Child, child_env, ledger_child
 from gateway.auth import KeyAdmin, Scope
+from processors.topics import delete_topics, ensure_topics, ledger_topics
 from settings import Settings
 
-REQUEST_TIMEOUT_S = 30.0
-ACCOUNTS = 1000
+PROGRAM = "acme"
+ACCOUNTS = 1_000
+READ_CONNECTIONS = 16
+WRITE_CONNECTIONS = 256
+START_TIMEOUT_S = 60.0
+
+# Lua for wrk. Each wrk thread has its own Lua state: `setup` numbers them, so keys are unique
+# across threads; `done` adds up every thread's answers by status.
+SCRIPT = """
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  counter = 0
+  statuses = {}
+end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  for status, count in pairs(total) do
+    io.write(string.format("answers %d %d\\n", status, count))
+  end
+  io.write(string.format("latency_us %d %d\\n", latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+WRITE = """
+function request()
+  counter = counter + 1
+  local account = "bench-%(run)s-" .. (counter %% %(accounts)d)
+  local body = '{"operation":"ACCRUE","account_id":"' .. account
+    .. '","asset":"points","amount":1}'
+  return wrk.format("POST", "/v1/programs/%(program)s/transactions", {
+    ["Authorization"] = "Bearer %(token)s",
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = "%(run)s-" .. id .. "-" .. counter,
+  }, body)
+end
+"""
+
+READ = """
+function request()
+  counter = counter + 1
+  local account = "bench-%(run)s-" .. math.random(0, %(accounts)d - 1)
+  return wrk.format("GET", "/v1/programs/%(program)s/accounts/" .. account .. "/balances",
+    {["Authorization"] = "Bearer %(token)s"})
+end
+"""
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+@dataclass
+class WrkRun:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    answers: dict[int, int]
+    gateway_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        cpu_us = self.gateway_cpu_s * 1e6 / max(self.requests, 1)
+        answers = ", ".join(f"{status}: {count}" for status, count in sorted(self.answers.items()))
+        return (
+            f"{self.name:34} {self.rate:9,.0f}/s  p50 {self.p50_ms:7.1f} ms  "
+            f"p99 {self.p99_ms:7.1f} ms  gateway {cpu_us:6.0f} µs CPU/request  ({answers})"
+        )
 
 
-async def drive(
-    count: int, concurrency: int, call: Callable[[int], Awaitable[str]]
-) -> tuple[float, list[float], Counter[str]]:
-    latencies: list[float] = []
-    outcomes: Counter[str] = Counter()
-    next_index = 0
-
-    async def worker() -> None:
-        nonlocal next_index
-        while next_index < count:
-            index = next_index
-            next_index += 1
-            started = time.perf_counter()
-            outcomes[await call(index)] += 1
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started, latencies, outcomes
+def tree_cpu_s(pid: int) -> float:
+    """utime + stime of `pid` and its children (uvicorn's workers), from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        this, parent = int(stat.parent.name), int(fields[1])
+        if pid in (this, parent):
+            total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS_PER_S
 
 
-def report(name: str, elapsed: float, latencies: list[float], outcomes: Counter[str]) -> None:
-    print(
-        f"{name}: {len(latencies)} in {elapsed:.1f} s = {len(latencies) / elapsed:,.0f}/s, "
-        f"p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-        f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, answers {dict(outcomes)}"
+def wrk(
+    name: str, url: str, script: str | None, connections: int, seconds: float, gateway: Child
+) -> WrkRun:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(SCRIPT + (script or ""))
+        lua.flush()
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "30s"]
+        command += ["-s", lua.name, url]
+        cpu_before = tree_cpu_s(gateway.pid)
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        cpu = tree_cpu_s(gateway.pid) - cpu_before
+    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
+    latency = re.search(r"latency_us (\d+) (\d+)", output)
+    if done is None or latency is None:
+        raise SystemExit(f"wrk said:\n{output}")
+    elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
+    answers = {int(s): int(n) for s, n in re.findall(r"answers (\d+) (\d+)", output)}
+    return WrkRun(
+        name,
+        int(done.group(1)),
+        elapsed,
+        int(latency.group(1)) / 1000,
+        int(latency.group(2)) / 1000,
+        answers,
+        cpu,
     )
 
 
-async def run(args: argparse.Namespace, token: str) -> None:
-    run_id = uuid.uuid4().hex[:8]
-    limits = httpx.Limits(
-        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
-    )
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=args.url, headers=headers, timeout=REQUEST_TIMEOUT_S, limits=limits
-    ) as client:
-        base = f"/v1/programs/{args.program}"
-
-        async def write(index: int) -> str:
-            body = {
-                "operation": "ACCRUE",
-                "account_id": f"bench-{run_id}-{index % ACCOUNTS}",
-                "asset": args.asset,
-                "amount": 1,
-            }
-            answer = await client.post(
-                f"{base}/transactions",
-                json=body,
-                headers={"Idempotency-Key": f"bench-{run_id}-{index}"},
-            )
-            return str(answer.status_code)
-
-        async def read(index: int) -> str:
-            answer = await client.get(f"{base}/accounts/bench-{run_id}-{index % ACCOUNTS}/balances")
-            return str(answer.status_code)
-
-        await drive(min(200, args.writes), args.concurrency, write)  # warm-up
-        report("writes (wait for outcome)", *await drive(args.writes, args.concurrency, write))
-        report("balance reads", *await drive(args.reads, args.concurrency, read))
+def wait_until_serving(url: str, gateway: Child) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if not gateway.alive():
+            raise SystemExit(f"the gateway exited:\n{gateway.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the gateway was not ready in {START_TIMEOUT_S:.0f} s")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8080")
-    parser.add_argument("--token", help="API key (default: create one in Redis)")
-    parser.add_argument("--program", default="acme")
-    parser.add_argument("--asset", default="points")
-    parser.add_argument("--writes", type=int, default=5000)
-    parser.add_argument("--reads", type=int, default=20000)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each wrk run")
+    parser.add_argument("--port", type=int, default=18080)
     args = parser.parse_args()
-    token = args.token
-    if token is None:
-        settings = Settings.from_env(os.environ)
-        admin = KeyAdmin(redis.Redis.from_url(settings.redis_url), settings.redis_key_prefix)
-        _, token = admin.create([args.program], [Scope.ADMIN], "benchmark", 10**9, 10**9)
-    asyncio.run(run(args, token))
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make system-deps` installs it")
+    run = uuid.uuid4().hex[:8]
+    base = Settings.from_env(os.environ)
+    settings = replace(
+        base,
+        topic_prefix=f"gwbench{run}.",
+        redis_key_prefix=f"gwbench{run}:",
+        core_group_id=f"gwbench{run}-core",
+        mirror_group_id=f"gwbench{run}-mirror",
+    )
+    admin = AdminClient(settings.kafka_config())
+    ensure_topics(admin, ledger_topics(settings))
+    client = redis.Redis.from_url(settings.redis_url)
+    _, token = KeyAdmin(client, settings.redis_key_prefix).create(
+        [PROGRAM], [Scope.ADMIN], "benchmark", 10**9, 10**9
+    )
+    env = child_env(settings, LEDGER_GATEWAY_WORKERS=str(args.workers))
+    logs = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    children = [
+        ledger_child("core", ["core", "--status-interval", "0"], env, logs),
+        ledger_child("mirror", ["mirror", "--loglevel", "warning"], env, logs),
+        ledger_child("gateway", ["gateway", "--port", str(args.port)], env, logs),
+    ]
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"logs in {logs}; gateway with {args.workers} worker(s) at {url}")
+    try:
+        for child in children:
+            child.start(Path.cwd())
+        gateway = children[2]
+        wait_until_serving(url, gateway)
+        fill = {"run": run, "accounts": ACCOUNTS, "program": PROGRAM, "token": token}
+        # A short write run first: accounts exist, the groups have settled, caches are warm.
+        wrk("warm-up", url, WRITE % fill, WRITE_CONNECTIONS, 5, gateway)
+        healthz = wrk(
+            "GET /healthz", f"{url}/healthz", None, READ_CONNECTIONS, args.seconds, gateway
+        )
+        reads = wrk("GET balances", url, READ % fill, READ_CONNECTIONS, args.seconds, gateway)
+        writes = wrk(
+            "POST transactions (wait for outcome)",
+            url,
+            WRITE % fill,
+            WRITE_CONNECTIONS,
+            args.seconds,
+            gateway,
+        )
+        for result in (healthz, reads, writes):
+            print(result.line())
+        print(f"balance reads at {reads.rate / healthz.rate:.0%} of the same process's /healthz")
+    finally:
+        for child in reversed(children):
+            child.stop()
+        keys = list(client.scan_iter(match=f"{settings.redis_key_prefix}*", count=10_000))
+        for i in range(0, len(keys), 10_000):
+            client.unlink(*keys[i : i + 10_000])
+        delete_topics(admin, [topic.name for topic in ledger_topics(settings)])
 
 
 if __name__ == "__main__":

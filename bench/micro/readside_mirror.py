@@ -31,6 +31,7 @@ import redis
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
+from bench.processes import child_env, ledger_child
 from ledger.decide import decide
 from ledger.model import AccountState, Operation, Request
 from processors.readside.replay import replay
@@ -41,7 +42,8 @@ from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings
 from settings.programs import load_programs
-from tests.support.processes import LedgerProcess, settings_env
+
+ROOT = Path(__file__).resolve().parents[2]
 
 TRANSACTION_EVENTS = 1_000
 
@@ -125,14 +127,12 @@ def throughput_and_replay(events: int, accounts: int, log_dir: Path) -> None:
         from processors.readside.generation import new_generation_id, swap_in
 
         swap_in(client, settings.redis_key_prefix, new_generation_id())
-        mirror = LedgerProcess(
-            ["mirror", "--loglevel", "warning"],
-            settings_env(settings),
-            log_dir / "mirror-throughput.log",
+        mirror = ledger_child(
+            "mirror-throughput", ["mirror", "--loglevel", "warning"], child_env(settings), log_dir
         )
         model = SyncReadModel(client, settings.redis_key_prefix)
         started = time.monotonic()
-        mirror.start()
+        mirror.start(ROOT)
         try:
             done = wait_applied(model, settings, events, 600)
         finally:
@@ -161,9 +161,9 @@ def freshness(rate: float, seconds: float, log_dir: Path) -> None:
     ensure_topics(admin, ledger_topics(settings))
     client = redis.Redis.from_url(settings.redis_url)
     contracts = WireContracts.for_registry(None)
-    env = settings_env(settings)
-    core = LedgerProcess(["core", "--status-interval", "0"], env, log_dir / "core.log")
-    mirror = LedgerProcess(["mirror", "--loglevel", "warning"], env, log_dir / "mirror.log")
+    env = child_env(settings)
+    core = ledger_child("core", ["core", "--status-interval", "0"], env, log_dir)
+    mirror = ledger_child("mirror", ["mirror", "--loglevel", "warning"], env, log_dir)
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
     pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -181,8 +181,8 @@ def freshness(rate: float, seconds: float, log_dir: Path) -> None:
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    core.start()
-    mirror.start()
+    core.start(ROOT)
+    mirror.start(ROOT)
     try:
         model = SyncReadModel(client, settings.redis_key_prefix)
         while model.generation() is None:

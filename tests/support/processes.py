@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.processes import child_env
 from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
-    env.update(settings.to_env())
-    env.update(
-        LEDGER_PROGRAMS_CONFIG=str(ROOT / "config" / "programs.toml"),
-        # Many processes share this host in tests: none serves metrics unless a test asks.
-        LEDGER_CORE_METRICS_PORT="0",
-        LEDGER_MIRROR_METRICS_PORT="0",
-        LEDGER_AUDITOR_METRICS_PORT="0",
-        LEDGER_GATEWAY_METRICS_PORT="0",
-        PYTHONUNBUFFERED="1",
+    """A child's environment (bench/processes.py), with the project's programs file."""
+    return child_env(
+        settings, **{"LEDGER_PROGRAMS_CONFIG": str(ROOT / "config" / "programs.toml"), **extra}
     )
-    env.update(extra)
-    return env
 
 
 @dataclass

@@ -61,6 +61,17 @@ def test_every_import_points_down_the_floors() -> None:
     assert sorted(set(upward)) == []
 
 
+def test_nothing_shipped_imports_the_tests() -> None:
+    """The tests reuse bench/kit and bench/processes; never the other way round."""
+    reaching = [
+        f"{module} imports {name}"
+        for module, path in MODULES.items()
+        for name in _imports(path)
+        if name.split(".")[0] == "tests"
+    ]
+    assert reaching == []
+
+
 def test_no_module_imports_itself_back() -> None:
     graph = {
         module: {name for name in _imports(path) if name in MODULES and name != module}

@@ -27,7 +27,8 @@ RUN_TIMEOUT_S = 300
 OURS_FIELDS = {
     "end_to_end", "freshness_path", "processors", "error", "ready_s", "processor_usage",
     "processor_cpu_s", "processor_peak_rss_mb", "requests", "journal_events", "redis_outcomes",
-    "complete", "produce_s", "elapsed_s", "requests_per_s", "cpu_ms_per_request",
+    "complete", "produce_s", "elapsed_s", "requests_per_s", "core_cpu_us_per_request",
+    "mirror_cpu_us_per_request",
     "journal_freshness", "freshness", "balances_verified", "outcomes_verified",
     "accounts_checked", "outcome_counts", "mismatches", "ratio_of_ceiling",
     "journal_requests_per_s",
@@ -88,12 +89,14 @@ def test_a_small_bench_run_writes_a_complete_verified_result(
     assert sum(ours["outcome_counts"].values()) == REQUESTS
     assert ours["accounts_checked"] == 200
     assert ours["requests_per_s"] > 0 and ours["processor_cpu_s"] > 0
+    assert ours["core_cpu_us_per_request"] > 0
     assert ours["processor_peak_rss_mb"] > 0
     assert ours["freshness"].keys() >= FRESHNESS_FIELDS
     assert ours["journal_freshness"]["measured"] == REQUESTS
     if ours["end_to_end"] == "redis":  # `ledger mirror` exists
         assert ours["redis_outcomes"] == REQUESTS
         assert ours["freshness"]["measured"] == REQUESTS
+        assert ours["mirror_cpu_us_per_request"] > 0
 
     ceiling = result["ceiling"]
     assert ceiling.keys() >= CEILING_FIELDS, ceiling
