@@ -7,6 +7,7 @@ its poll thread, the outcome subscription) and closes them in reverse order. Ope
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -30,6 +31,7 @@ from gateway.routes import dashboard, ops, reads, transactions
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import Program
+from readmodel.keys import reply_channel
 from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
@@ -47,6 +49,16 @@ Errors are RFC 9457 problem+json; `code` is the reason (see `/problems/{code}`).
 """
 
 
+def _outcome_route(
+    client: redis.asyncio.Redis, settings: Settings
+) -> tuple[OutcomeWaiter, RequestProducer]:
+    """This process's reply channel: every request it produces names it, the mirror publishes
+    the outcome there only, and the waiter listens to it alone."""
+    reply_to = uuid.uuid4().hex
+    waiter = OutcomeWaiter(client, reply_channel(settings.redis_key_prefix, reply_to))
+    return waiter, RequestProducer(settings, reply_to)
+
+
 def create_app(settings: Settings, programs: Mapping[str, Program] | None = None) -> FastAPI:
     metrics = GatewayMetrics()
 
@@ -62,8 +74,7 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
         client = redis.asyncio.Redis(connection_pool=pool)
         read_model = ReadModel(client, settings.redis_key_prefix)
         activity = Activity()
-        waiter = OutcomeWaiter(client, settings.redis_key_prefix, observer=activity.outcome)
-        producer = RequestProducer(settings)
+        waiter, producer = _outcome_route(client, settings)
         claims = IdempotencyStore(client, settings.redis_key_prefix)
         writer = Writer(
             producer,

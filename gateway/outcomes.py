@@ -1,7 +1,10 @@
 """Waiting for a request's outcome: one Redis pub/sub subscription per gateway process.
 
-The mirror publishes every outcome on `P + "outcomes"` (readmodel/keys.py) in the same Lua
-call that stores the request's status, so a status readable in Redis was already published.
+Each process has its own reply channel, `P + "outcomes:{reply_to}"` (readmodel/keys.py); the
+requests it produces name it in a header, the core copies it onto the event, and the mirror
+publishes the outcome there (in the same Lua call that stores the request's status, so a status
+readable in Redis was already published). So a process reads only its own outcomes: N gateway
+processes are N times the capacity, not N times the same work.
 A write registers its interest (`expect`) BEFORE producing, so the message cannot slip by
 between producing and listening. Waiters are keyed by (program, account, request_id) and
 several may wait for the same request (concurrent retries).
@@ -14,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from readmodel.keys import MalformedOutcome, Outcome, outcome_channel, parse_outcome
+from readmodel.keys import MalformedOutcome, Outcome, parse_outcome
 
 RESUBSCRIBE_PAUSE_S = 0.5
 log = logging.getLogger("ledger.gateway.outcomes")
@@ -29,16 +31,10 @@ WaitKey = tuple[str, str, str]
 
 
 class OutcomeWaiter:
-    def __init__(
-        self,
-        client: redis.asyncio.Redis,
-        prefix: str,
-        observer: Callable[[Outcome], None] | None = None,
-    ) -> None:
+    def __init__(self, client: redis.asyncio.Redis, channel: str) -> None:
         self.redis = client
-        self.observer = observer
-        """Called with every outcome on the channel (the dashboard's counters)."""
-        self.channel = outcome_channel(prefix)
+        self.channel = channel
+        """This process's reply channel (readmodel.keys.reply_channel)."""
         self._waiters: dict[WaitKey, set[asyncio.Future[Outcome]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -94,13 +90,11 @@ class OutcomeWaiter:
             await asyncio.sleep(RESUBSCRIBE_PAUSE_S)
 
     def _on_message(self, data: bytes | str) -> None:
-        if not self._waiters and self.observer is None:
+        if not self._waiters:
             return
         try:
             outcome = parse_outcome(data)
         except MalformedOutcome:
             log.warning("ignoring a malformed outcome message")
             return
-        if self.observer is not None:
-            self.observer(outcome)
         self.deliver(outcome)

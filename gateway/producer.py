@@ -23,7 +23,7 @@ from confluent_kafka import KafkaError, Producer
 from gateway.errors import GatewayFailure
 from gateway.trace import current_trace_id
 from ledger.model import ELEVATED_OPERATIONS, Operation
-from schemas.contracts import TRACE_HEADER
+from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER
 from settings import Settings
 
 POLL_INTERVAL_S = 0.05
@@ -38,7 +38,10 @@ class ProduceError(GatewayFailure):
 
 
 class RequestProducer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reply_to: str) -> None:
+        """`reply_to`: this process's reply channel name (gateway/outcomes.py), sent with
+        every request so its outcome comes back here only."""
+        self.reply_to = reply_to.encode()
         self.topic = settings.topics.requests
         self.operator_topic = settings.topics.operator_requests
         self._producer = Producer(
@@ -70,9 +73,9 @@ class RequestProducer:
                 loop.call_soon_threadsafe(_settle, delivered, error)
 
         trace_id = current_trace_id.get()
-        headers: list[tuple[str, str | bytes | None]] | None = (
-            [(TRACE_HEADER, trace_id.encode())] if trace_id else None
-        )
+        headers: list[tuple[str, str | bytes | None]] = [(REPLY_TO_HEADER, self.reply_to)]
+        if trace_id:
+            headers.append((TRACE_HEADER, trace_id.encode()))
         for _ in range(QUEUE_FULL_RETRIES_MAX):
             try:
                 self._producer.produce(topic, value, key, on_delivery=on_delivery, headers=headers)

@@ -16,7 +16,14 @@ beside the live one and swap it in with one SET (readers never see a half-built 
     P + g + ":programs"                     set     programs seen
     P + g + ":offsets"                      hash    journal partition -> last offset applied
     P + g + ":meta"                         hash    who built the generation and when
-    P + "outcomes"                          pub/sub channel of request outcomes (JSON)
+    P + "outcomes"                          pub/sub channel of request outcomes (JSON) no
+                                            gateway process waits for
+    P + "outcomes:{reply_to}"               pub/sub channel of one gateway process: the
+                                            outcomes of the requests it produced
+    P + "activity:{second}"                 hash    outcomes the mirror published in that
+                                                    second of processing time, by
+                                                    "{program}|{status}" and
+                                                    "{program}|reason|{reason}" (expires)
     P + "audit:last"                        string  JSON report of the last audit
 
 `{program}`, `{account}` and `{request_id}` are written with `key_part`: `%` as `%25` and `:`
@@ -36,6 +43,7 @@ This module is the only place that spells a key: the mirror's Lua script receive
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +106,59 @@ def live_pointer(prefix: str) -> str:
 
 
 def outcome_channel(prefix: str) -> str:
-    """The pub/sub channel the mirror publishes every request outcome on."""
+    """The pub/sub channel of the outcomes no gateway process waits for (requests other
+    producers wrote, or whose gateway named no reply channel)."""
     return f"{prefix}{OUTCOMES}"
+
+
+REPLY_TO_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What a reply channel's name may be: anyone can write the header that carries it, so the
+mirror ignores anything else (the outcome then goes to `outcome_channel`)."""
+
+
+def reply_channel(prefix: str, reply_to: str) -> str:
+    """The pub/sub channel of one gateway process (`reply_to`, from REPLY_TO_PATTERN)."""
+    return f"{prefix}{OUTCOMES}:{reply_to}"
+
+
+def valid_reply_to(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    text = raw.decode("ascii", errors="replace")
+    return text if REPLY_TO_PATTERN.fullmatch(text) else None
+
+
+ACTIVITY_TTL_S = 120
+"""Seconds a per-second activity counter is kept: the dashboard shows the last minute."""
+
+
+def activity_suffix(second: int) -> str:
+    """The counter of one second of processing time, under the prefix (not a generation)."""
+    return f"activity:{second}"
+
+
+def activity_key(prefix: str, second: int) -> str:
+    return f"{prefix}{activity_suffix(second)}"
+
+
+def activity_fields(program: str, status: str, reason: str | None) -> list[str]:
+    """The counters one outcome adds 1 to: its status, and a rejection's reason."""
+    fields = [f"{key_part(program)}{TOTALS_SEPARATOR}{status}"]
+    if status == "REJECTED":
+        reason_field = f"{key_part(program)}{TOTALS_SEPARATOR}reason{TOTALS_SEPARATOR}{reason}"
+        fields.append(reason_field)
+    return fields
+
+
+def parse_activity_field(field: str) -> tuple[str, str, str] | None:
+    """(program, "status", status) or (program, "reason", reason); None for anything else.
+    The program comes back as `key_part` wrote it: compare with `key_part(program)`."""
+    parts = field.split(TOTALS_SEPARATOR)
+    if len(parts) == 2:
+        return parts[0], "status", parts[1]
+    if len(parts) == 3 and parts[1] == "reason":
+        return parts[0], "reason", parts[2]
+    return None
 
 
 def audit_last(prefix: str) -> str:

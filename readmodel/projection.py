@@ -21,6 +21,8 @@ from readmodel.keys import (
     Outcome,
     account_suffix,
     accounts_suffix,
+    activity_fields,
+    activity_suffix,
     history_suffix,
     outcome_to_json,
     request_suffix,
@@ -70,33 +72,39 @@ def totals_field(account: str, asset: str) -> str:
     return f"{asset}{TOTALS_SEPARATOR}{holder}"
 
 
-def script_argument(event: LedgerEvent, offset: int) -> str:
+def script_argument(event: LedgerEvent, offset: int, reply_channel: str | None = None) -> str:
+    """The event as the script's argument; `reply_channel` (keys.reply_channel) is where the
+    outcome is published when a gateway process waits for it."""
     applied = event.status is Status.APPLIED
     program, account = event.program, event.account_id
-    return _JSON.encode(
-        {
-            "o": offset,
-            "p": program,
-            "a": account,
-            # Every key the event touches, under the generation: readmodel/keys.py spells them.
-            "ka": account_suffix(program, account),
-            "kh": history_suffix(program, account),
-            "kr": request_suffix(program, account, event.request.request_id),
-            "kt": totals_suffix(program),
-            "ks": accounts_suffix(program),
-            "s": event.sequence,
-            "st": event.status.value,
-            "t": str(event.processed_at_ms),
-            "b": [[b.asset, str(b.available), str(b.held)] for b in event.balances]
-            if applied
-            else [],
-            "ps": [[totals_field(p.account, p.asset), str(p.amount)] for p in event.postings]
-            if applied
-            else [],
-            "h": history_entry_to_json(history_entry(event)),
-            "r": outcome_to_json(event_outcome(event)),
-            # The request's final outcome (applied, or a remembered rejection): it replaces
-            # whatever status was stored; any other reply never hides a stored status.
-            "f": 1 if remembers(event) else 0,
-        }
-    ).decode()
+    argument = {
+        "o": offset,
+        "p": program,
+        "a": account,
+        # Every key the event touches, under the generation: readmodel/keys.py spells them.
+        "ka": account_suffix(program, account),
+        "kh": history_suffix(program, account),
+        "kr": request_suffix(program, account, event.request.request_id),
+        "kt": totals_suffix(program),
+        "ks": accounts_suffix(program),
+        "s": event.sequence,
+        "st": event.status.value,
+        "t": str(event.processed_at_ms),
+        "b": [[b.asset, str(b.available), str(b.held)] for b in event.balances] if applied else [],
+        "ps": [[totals_field(p.account, p.asset), str(p.amount)] for p in event.postings]
+        if applied
+        else [],
+        "h": history_entry_to_json(history_entry(event)),
+        "r": outcome_to_json(event_outcome(event)),
+        # The request's final outcome (applied, or a remembered rejection): it replaces
+        # whatever status was stored; any other reply never hides a stored status.
+        "f": 1 if remembers(event) else 0,
+        # The activity counters (keys.activity_fields) of the second it was processed in.
+        "kc": activity_suffix(event.processed_at_ms // 1000),
+        "cf": activity_fields(
+            program, event.status.value, event.reason.value if event.reason else None
+        ),
+    }
+    if reply_channel is not None:
+        argument["rc"] = reply_channel
+    return _JSON.encode(argument).decode()

@@ -15,7 +15,13 @@ from typing import Any
 
 import redis
 
-from readmodel.keys import OFFSETS_SUFFIX, PROGRAMS_SUFFIX, live_pointer, outcome_channel
+from readmodel.keys import (
+    ACTIVITY_TTL_S,
+    OFFSETS_SUFFIX,
+    PROGRAMS_SUFFIX,
+    live_pointer,
+    outcome_channel,
+)
 
 SCRIPT_SOURCE = files("readmodel").joinpath("lua/apply_events.lua").read_text()
 
@@ -87,6 +93,7 @@ def script_args(
         outcome_channel(prefix),
         OFFSETS_SUFFIX,
         PROGRAMS_SUFFIX,
+        ACTIVITY_TTL_S,
         *batch.arguments,
     ]
 

@@ -37,6 +37,11 @@ TRACE_HEADER = "ledger.trace-id"
 """Kafka header naming the trace a request belongs to (set by the gateway or any producer);
 the core copies it onto every record the request causes."""
 
+REPLY_TO_HEADER = "ledger.reply-to"
+"""Kafka header naming the gateway process that waits for this request's outcome (its reply
+channel, readmodel/keys.py). The core copies it onto the request's event and the mirror
+publishes the outcome there only, so a gateway hears its own outcomes, not everyone's."""
+
 
 def memory_key(program: str, account_id: str, request_id: str) -> bytes:
     """The key of one receipt or reversal record of an account: the account's key, length

@@ -1,11 +1,13 @@
-"""Rolling counters of the last `WINDOW_S` seconds, kept in memory by each gateway process.
+"""The dashboard's last `WINDOW_S` seconds: outcomes from Redis, freshness from this process.
 
-Outcomes: every message on the mirror's outcome channel (all writers' requests, not only
-this gateway's) is counted by program and status and, when rejected, by reason, in one bucket
-per second; a view adds up only the programs its caller may see.
+Outcomes: the mirror counts every outcome it publishes (all writers' requests, whichever
+gateway waits for them) in one Redis hash per second of processing time, by program and
+status and, when rejected, by reason (readmodel/keys.py, `activity_fields`); `read_counters`
+fetches the window and a view adds up only the programs its caller may see. So no gateway
+process has to read every outcome of the ledger to draw this.
 Freshness: for requests THIS gateway produced, the seconds from just before producing to the
-outcome arriving on the channel (the mirror publishes it in the same Lua call that stores it,
-so that is when it became visible in Redis). Percentiles are over the last
+outcome arriving on its reply channel (the mirror publishes it in the same Lua call that stores
+it, so that is when it became visible in Redis). Percentiles are over the last
 `FRESHNESS_SAMPLES_MAX` samples of the window.
 """
 
@@ -14,20 +16,37 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
-from readmodel.keys import Outcome
+import redis.asyncio
+
+from readmodel.keys import activity_key, key_part, parse_activity_field
 
 WINDOW_S = 60
 FRESHNESS_SAMPLES_MAX = 10_000
 
 
-@dataclass
-class _Second:
-    second: int
-    statuses: Counter[tuple[str, str]] = field(default_factory=Counter)  # (program, status)
-    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)  # (program, reason)
+Counters = Mapping[int, Mapping[str, int]]
+"""second -> the activity hash of that second (field -> count)."""
+
+
+async def read_counters(client: redis.asyncio.Redis, prefix: str, now_s: float) -> Counters:
+    """The activity hashes of the window ending at `now_s`, in one round trip."""
+    seconds = [int(now_s) - n for n in range(WINDOW_S)]
+    pipe = client.pipeline(transaction=False)
+    for second in seconds:
+        pipe.hgetall(activity_key(prefix, second))
+    hashes = await pipe.execute()
+    return {
+        second: {_text(name): int(count) for name, count in raw.items()}
+        for second, raw in zip(seconds, hashes, strict=True)
+        if raw
+    }
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,54 +71,37 @@ class Activity:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.started = clock()
-        self._seconds: deque[_Second] = deque()
         self._freshness: deque[tuple[float, str, float]] = deque(maxlen=FRESHNESS_SAMPLES_MAX)
-
-    def outcome(self, outcome: Outcome) -> None:
-        bucket = self._bucket(int(self.clock()))
-        bucket.statuses[(outcome.program, outcome.status)] += 1
-        if outcome.status == "REJECTED":
-            bucket.reasons[(outcome.program, outcome.reason or "unknown")] += 1
 
     def freshness(self, program: str, seconds: float) -> None:
         self._freshness.append((self.clock(), program, seconds))
 
-    def view(self, programs: Iterable[str]) -> ActivityView:
-        """The last window, counting only `programs`."""
-        visible = set(programs)
+    def view(self, programs: Iterable[str], counters: Counters) -> ActivityView:
+        """The last window (`counters` from `read_counters`), counting only `programs`."""
+        names = set(programs)
+        visible = {key_part(program) for program in names}
         now = self.clock()
-        self._trim(int(now))
         statuses: Counter[str] = Counter()
         reasons: Counter[str] = Counter()
-        for bucket in self._seconds:
-            for (program, status), count in bucket.statuses.items():
-                if program in visible:
-                    statuses[status] += count
-            for (program, reason), count in bucket.reasons.items():
-                if program in visible:
-                    reasons[reason] += count
+        for fields in counters.values():
+            for name, count in fields.items():
+                parsed = parse_activity_field(name)
+                if parsed is None or parsed[0] not in visible:
+                    continue
+                _, kind, value = parsed
+                (statuses if kind == "status" else reasons)[value] += count
         total = sum(statuses.values())
-        span = min(float(WINDOW_S), max(1.0, now - self.started))
         recent = sorted(
-            s for at, program, s in self._freshness if at >= now - WINDOW_S and program in visible
+            s for at, program, s in self._freshness if at >= now - WINDOW_S and program in names
         )
         return ActivityView(
             window_s=WINDOW_S,
             outcomes=total,
-            outcomes_per_s=round(total / span, 2),
+            # The counters are the ledger's, not this process's: always a whole window.
+            outcomes_per_s=round(total / WINDOW_S, 2),
             by_status=dict(sorted(statuses.items())),
             rejections_by_reason=dict(reasons.most_common()),
             freshness_samples=len(recent),
             freshness_p50_ms=round(percentile(recent, 0.5) * 1000, 1) if recent else None,
             freshness_p99_ms=round(percentile(recent, 0.99) * 1000, 1) if recent else None,
         )
-
-    def _bucket(self, second: int) -> _Second:
-        if not self._seconds or self._seconds[-1].second != second:
-            self._trim(second)
-            self._seconds.append(_Second(second))
-        return self._seconds[-1]
-
-    def _trim(self, second: int) -> None:
-        while self._seconds and self._seconds[0].second <= second - WINDOW_S:
-            self._seconds.popleft()

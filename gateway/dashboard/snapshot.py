@@ -10,7 +10,7 @@ from typing import Any
 
 import redis.asyncio
 
-from gateway.dashboard.activity import Activity
+from gateway.dashboard.activity import Activity, read_counters
 from gateway.dashboard.lag import JournalLag
 from readmodel.keys import audit_last
 from readmodel.reader import ReadModel
@@ -60,7 +60,9 @@ async def snapshot(
     visible = list(visible_programs)
     return {
         "generated_at_ms": time.time_ns() // 1_000_000,
-        "activity": asdict(activity.view(visible)),
+        "activity": asdict(
+            activity.view(visible, await read_counters(client, prefix, time.time()))
+        ),
         "lag": asdict(await lag.view()),
         "totals": await program_totals(read_model, visible),
         "audit": await last_audit(client, prefix, visible),

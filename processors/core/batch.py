@@ -47,7 +47,7 @@ from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
 from processors.core.store import PartitionStore
-from schemas.contracts import TRACE_HEADER, WireContracts, memory_key
+from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
@@ -70,6 +70,8 @@ class InputRecord:
     trace_id: bytes | None = None
     topic: str = ""
     """The input topic it was read from ("" in tests means the public requests topic)."""
+    reply_to: bytes | None = None
+    """The gateway process waiting for the outcome (REPLY_TO_HEADER), copied onto the event."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,9 +248,9 @@ class BatchApplier:
                     owner,
                     key,
                     record.value,
-                    _with_trace(
+                    _carried(
                         [("ledger.forwarded-from", f"{record.partition}:{record.offset}".encode())],
-                        record.trace_id,
+                        record,
                     ),
                 )
             )
@@ -308,7 +310,10 @@ class BatchApplier:
                 )
             changes.note(event)
         trace = _with_trace(None, source.trace_id) if source is not None else None
-        result.records.append(OutputRecord(self.topics.events, partition, key, event_bytes, trace))
+        event_headers = _carried(None, source) if source is not None else None
+        result.records.append(
+            OutputRecord(self.topics.events, partition, key, event_bytes, event_headers)
+        )
         for emitted_key, value in emitted:
             result.records.append(
                 OutputRecord(
@@ -398,6 +403,14 @@ class BatchApplier:
             )
         )
         result.dead_lettered += 1
+
+
+def _carried(headers: Headers | None, source: InputRecord) -> Headers | None:
+    """What a request's own records carry on: its trace, and who waits for its outcome."""
+    headers = _with_trace(headers, source.trace_id)
+    if source.reply_to is None:
+        return headers
+    return [*(headers or []), (REPLY_TO_HEADER, source.reply_to)]
 
 
 def _with_trace(headers: Headers | None, trace_id: bytes | None) -> Headers | None:

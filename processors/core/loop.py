@@ -59,9 +59,10 @@ from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
 from processors.errors import ProcessorError
+from processors.headers import header
 from processors.produce import ProduceQueueFull, produce
 from processors.reading import ReadTimeout
-from schemas.contracts import TRACE_HEADER, WireContracts
+from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -304,8 +305,9 @@ class CoreSession:
                     offset,
                     message.key(),
                     message.value(),
-                    _trace_id(message),
+                    header(message, TRACE_HEADER),
                     message.topic() or "",
+                    header(message, REPLY_TO_HEADER),
                 )
             )
         return records
@@ -439,17 +441,6 @@ def co_partitioned(assigned: list[TopicPartition], inputs: tuple[str, ...]) -> l
             "process must subscribe to the same topics with the range assignor"
         )
     return sorted(by_partition)
-
-
-def _trace_id(message: Message) -> bytes | None:
-    headers = message.headers()
-    if not headers:
-        return None
-    pairs = headers.items() if isinstance(headers, dict) else headers
-    for name, value in pairs:
-        if name == TRACE_HEADER and isinstance(value, bytes):
-            return value
-    return None
 
 
 def _partition_count(settings: Settings) -> int:

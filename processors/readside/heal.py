@@ -54,7 +54,7 @@ def heal_stretch(
                 if event is None:
                     continue
                 arguments.append(script_argument(event, record.offset))
-                recent.note(event)
+                recent.note(event, record.reply_to)
             if arguments:
                 applier.apply(
                     Batch(partition, arguments, batch.records[0].offset, batch.position - 1),

@@ -23,6 +23,8 @@ from confluent_kafka import (
 )
 
 from processors.errors import ProcessorError
+from processors.headers import header
+from schemas.contracts import REPLY_TO_HEADER
 from settings import Settings
 
 READ_BATCH_RECORDS = 5_000
@@ -40,6 +42,7 @@ class JournalRecord:
     offset: int
     timestamp_ms: int
     value: bytes
+    reply_to: bytes | None = None  # schemas.contracts.REPLY_TO_HEADER
 
 
 @dataclass
@@ -164,7 +167,13 @@ def read_journal(
                 value = message.value()
                 if value is not None:
                     batch.records.append(
-                        JournalRecord(partition, offset, message.timestamp()[1], value)
+                        JournalRecord(
+                            partition,
+                            offset,
+                            message.timestamp()[1],
+                            value,
+                            header(message, REPLY_TO_HEADER),
+                        )
                     )
                 positions[partition] = offset + 1
             for partition in set(finished):

@@ -13,7 +13,7 @@ import time
 import redis
 
 from ledger.model import LedgerEvent
-from readmodel.keys import outcome_channel, outcome_to_json
+from readmodel.keys import outcome_channel, outcome_to_json, reply_channel, valid_reply_to
 from readmodel.projection import event_outcome
 from settings import Settings
 
@@ -28,18 +28,22 @@ class RecentOutcomes:
 
     def __init__(self, since_ms: int | None) -> None:
         self.since_ms = since_ms
-        self.outcomes: list[str] = []
+        self.outcomes: list[tuple[str | None, str]] = []  # (reply_to, outcome)
 
-    def note(self, event: LedgerEvent) -> None:
+    def note(self, event: LedgerEvent, reply_to: bytes | None = None) -> None:
+        """`reply_to`: the event's REPLY_TO_HEADER, the gateway process that waits for it."""
         if self.since_ms is not None and event.processed_at_ms >= self.since_ms:
-            self.outcomes.append(outcome_to_json(event_outcome(event)))
+            self.outcomes.append((valid_reply_to(reply_to), outcome_to_json(event_outcome(event))))
 
     def publish(self, client: redis.Redis, prefix: str) -> None:
         """Publish once the events are visible in the live model, not before."""
         if not self.outcomes:
             return
         pipe = client.pipeline(transaction=False)
-        for outcome in self.outcomes:
-            pipe.publish(outcome_channel(prefix), outcome)
+        for reply_to, outcome in self.outcomes:
+            channel = (
+                outcome_channel(prefix) if reply_to is None else reply_channel(prefix, reply_to)
+            )
+            pipe.publish(channel, outcome)
         pipe.execute()
         self.outcomes.clear()

@@ -35,15 +35,17 @@ from dataclasses import dataclass, field
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from processors.headers import header
 from processors.readside import metrics
 from processors.readside.decoding import decode_or_report
 from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
 from processors.readside.journal import JournalReadTimeout
 from processors.readside.writing import applier as new_applier
+from readmodel.keys import reply_channel, valid_reply_to
 from readmodel.projection import script_argument
 from readmodel.writer import ApplyStatus, Batch, Mode
-from schemas.contracts import WireContracts
+from schemas.contracts import REPLY_TO_HEADER, WireContracts
 from settings import Settings
 
 log = logging.getLogger("ledger.mirror")
@@ -157,7 +159,9 @@ class MirrorLoop:
             if event is None:
                 self.stats.undecodable += 1
                 continue
-            arguments.append(script_argument(event, record.offset() or 0))
+            arguments.append(
+                script_argument(event, record.offset() or 0, self._reply_channel(record))
+            )
             sent_at_ms.append(event.request.requested_at_ms)
         batch = Batch(partition, arguments, records[0].offset() or 0, records[-1].offset() or 0)
         pause_s = RETRY_FIRST_S
@@ -180,6 +184,10 @@ class MirrorLoop:
                 )
                 stop.wait(pause_s)
                 pause_s = min(pause_s * 2, RETRY_MAX_S)
+
+    def _reply_channel(self, record: Message) -> str | None:
+        reply_to = valid_reply_to(header(record, REPLY_TO_HEADER))
+        return None if reply_to is None else reply_channel(self.settings.redis_key_prefix, reply_to)
 
     def _apply(self, batch: Batch) -> bool:
         """One attempt: True when Redis holds the batch, False when a heal or rebuild ran and

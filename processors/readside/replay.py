@@ -122,7 +122,7 @@ def replay(
                 undecodable += 1
                 continue
             arguments.append(script_argument(event, record.offset))
-            recent.note(event)
+            recent.note(event, record.reply_to)
         first = batch.records[0].offset if batch.records else batch.position
         applier.apply(
             Batch(batch.partition, arguments, first, batch.position - 1), Mode.BUILD, generation

@@ -22,10 +22,11 @@
 -- ARGV[9]  history entries kept per account
 -- ARGV[10] seconds a request status is kept
 -- ARGV[11] the live pointer key
--- ARGV[12] the outcome channel
+-- ARGV[12] the outcome channel (of outcomes no gateway process waits for)
 -- ARGV[13] suffix of the offsets hash under the generation
 -- ARGV[14] suffix of the programs set under the generation
--- ARGV[15..] events, JSON (readmodel/projection.py); amounts are strings so Lua's
+-- ARGV[15] seconds an activity counter (P + "activity:{second}") is kept
+-- ARGV[16..] events, JSON (readmodel/projection.py); amounts are strings so Lua's
 --            doubles never touch them
 --
 -- Returns {status, generation, stored offset, events applied}; status is
@@ -147,10 +148,12 @@ end
 local history_max = tonumber(ARGV[9])
 local status_ttl = tonumber(ARGV[10])
 local channel = ARGV[12]
+local activity_ttl = tonumber(ARGV[15])
+local counting = {} -- activity counters already given their expiry in this call
 local programs_key = base .. ARGV[14]
 local applied = 0
 
-for i = 15, #ARGV do
+for i = 16, #ARGV do
   local e = cjson.decode(ARGV[i])
   if e.o > stored then
     local account_key = base .. e.ka
@@ -188,7 +191,16 @@ for i = 15, #ARGV do
       redis.call('SADD', programs_key, e.p)
       applied = applied + 1
       if mode == 'mirror' then
-        redis.call('PUBLISH', channel, e.r)
+        -- To the gateway process that waits for it (e.rc, its reply channel), else to all.
+        redis.call('PUBLISH', e.rc or channel, e.r)
+        local activity_key = prefix .. e.kc
+        for _, field in ipairs(e.cf) do
+          redis.call('HINCRBY', activity_key, field, 1)
+        end
+        if not counting[activity_key] then
+          redis.call('EXPIRE', activity_key, activity_ttl)
+          counting[activity_key] = true
+        end
       end
     end
     stored = e.o

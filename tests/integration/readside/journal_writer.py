@@ -72,8 +72,13 @@ class JournalWriter:
             events.append(decision.event)
         return events
 
-    def write(self, events: Iterable[LedgerEvent], commit: bool = True) -> list[LedgerEvent]:
-        """Produce the events in one transaction, then commit or abort it."""
+    def write(
+        self,
+        events: Iterable[LedgerEvent],
+        commit: bool = True,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+    ) -> list[LedgerEvent]:
+        """Produce the events in one transaction (each with `headers`), then commit or abort."""
         topic = self.settings.topics.events
         events = list(events)
         self.producer.begin_transaction()
@@ -84,6 +89,7 @@ class JournalWriter:
                 self.contracts.encode_event(event, topic),
                 key,
                 partition=partition_for(key, self.settings.partitions),
+                headers=headers,
             )
         if commit:
             self.producer.commit_transaction(30)
@@ -93,10 +99,15 @@ class JournalWriter:
             self.producer.abort_transaction(30)
         return events
 
-    def apply(self, requests: Iterable[Request], commit: bool = True) -> list[LedgerEvent]:
+    def apply(
+        self,
+        requests: Iterable[Request],
+        commit: bool = True,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
+    ) -> list[LedgerEvent]:
         """Decide and write; an aborted batch's state changes are rolled back too."""
         before = dict(self.states)
-        events = self.write(self.decide_all(requests), commit)
+        events = self.write(self.decide_all(requests), commit, headers)
         if not commit:
             self.states = before
         return events

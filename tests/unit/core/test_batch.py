@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from confluent_kafka import TopicPartition
 from msgspec.structs import replace
@@ -13,7 +15,7 @@ from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.loop import SessionFailed, co_partitioned
 from processors.core.store import PartitionStore
-from schemas.contracts import WireContracts
+from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
 from settings.programs import load_programs
@@ -328,3 +330,44 @@ def test_a_request_over_a_contract_limit_is_dead_lettered_not_decided(
     assert headers["ledger.dlq.reason"] == b"limit_exceeded"
     assert b"account_id: 400000 characters, at most 128" in (headers["ledger.dlq.detail"] or b"")
     assert [e.request.request_id for e in _events(contracts, result)] == ["ok"]
+
+
+def test_the_reply_channel_rides_on_the_event_and_a_forwarded_copy_only(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    """The gateway that waits names itself in the request; the core hands that on to the
+    event (so the mirror answers it) and to a forwarded copy (whose event will), never to the
+    transfer leg it emits for another account, nor to anything of a request without it."""
+    applier = _applier(contracts, programs)
+    funded = dataclasses.replace(_record(contracts, _accrue("fund", amount=100)), reply_to=b"gw-1")
+    transfer = Request(
+        request_id="give",
+        program="acme",
+        account_id="alice",
+        operation=Operation.TRANSFER,
+        asset="points",
+        amount=40,
+        counterparty_account_id="bob",
+        requested_at_ms=NOW_MS,
+        principal="test",
+    )
+    give = dataclasses.replace(
+        _record(contracts, transfer, offset=1), reply_to=b"gw-1", trace_id=b"t-9"
+    )
+    plain = _record(contracts, _accrue("plain"), offset=2)
+    stray = _record(contracts, _accrue("stray", account="carol"), offset=3)
+    stray = dataclasses.replace(
+        stray, partition=(stray.partition + 1) % PARTITIONS, reply_to=b"gw-2"
+    )
+    result = applier.apply([funded, give, plain, stray], NOW_MS)
+
+    def headers_of(topic: str) -> list[dict[str, bytes]]:
+        return [dict(r.headers or []) for r in result.records if r.topic == topic]  # type: ignore[arg-type]
+
+    events = headers_of(TOPICS.events)
+    assert [h.get(REPLY_TO_HEADER) for h in events] == [b"gw-1", b"gw-1", None]
+    assert events[1][TRACE_HEADER] == b"t-9"
+    (leg,) = headers_of(TOPICS.internal_requests)
+    assert leg == {TRACE_HEADER: b"t-9"}
+    (forwarded,) = headers_of(TOPICS.requests)
+    assert forwarded[REPLY_TO_HEADER] == b"gw-2"
