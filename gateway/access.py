@@ -36,7 +36,9 @@ bearer = HTTPBearer(
 ProgramName = Path(pattern=PROGRAM_PATTERN, description="program name, e.g. acme")
 
 
-def process_state(request: Request) -> ProcessState:
+async def process_state(request: Request) -> ProcessState:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    # hop on every call for an attribute read.
     found: ProcessState = request.app.state.services
     return found
 

@@ -144,11 +144,16 @@ class ReadModel:
     def __init__(self, redis_client: redis.asyncio.Redis, key_prefix: str) -> None:
         self.redis = redis_client
         self.prefix = key_prefix
+        # The live generation last seen. A read checks it in the same transaction (see
+        # `_read`), so a stale one costs a retry, never a wrong answer; it changes only when
+        # a replay swaps a new model in, and keeping it saves a round trip per read.
+        self._generation: str | None = None
 
     async def generation(self) -> str | None:
         """Id of the live generation, None while no model exists."""
         value = await self.redis.get(live_pointer(self.prefix))
-        return None if value is None else _text(value)
+        self._generation = None if value is None else _text(value)
+        return self._generation
 
     async def balances(self, program: str, account_id: str) -> list[BalanceView]:
         """Balances per asset, sorted by asset; [] for an account the model has never seen."""
@@ -193,16 +198,20 @@ class ReadModel:
         return {int(_text(k)): int(_text(v)) for k, v in (raw or {}).items()}
 
     async def _read(self, queue: Callable[[GenerationKeys, Any], Any]) -> Any:
+        """Reads under the live generation, and the live pointer in the same MULTI: the value
+        counts only if the generation it was read from was live at that moment."""
+        generation = self._generation or await self.generation()
         for _ in range(READ_ATTEMPTS_MAX):
-            generation = await self.generation()
             if generation is None:
                 return None
             pipe = self.redis.pipeline(transaction=True)
             queue(GenerationKeys(self.prefix, generation), pipe)
             pipe.get(live_pointer(self.prefix))
-            value, still_live = await pipe.execute()
-            if still_live is not None and _text(still_live) == generation:
+            value, live = await pipe.execute()
+            self._generation = None if live is None else _text(live)
+            if self._generation == generation:
                 return value
+            generation = self._generation  # swapped (or lost) meanwhile: read the new one
         raise ModelChangedTooOften(f"{self.prefix}live changed {READ_ATTEMPTS_MAX} times")
 
 
