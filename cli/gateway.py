@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import tempfile
 from dataclasses import replace
 from typing import Any
 
@@ -10,6 +13,7 @@ import uvicorn
 
 from cli.logs import configure_logging
 from gateway.app import create_app
+from gateway.metrics import MULTIPROCESS_DIRECTORY, serve_workers
 from gateway.tls import uvicorn_tls_options
 from settings import Settings
 from settings.programs import load_programs
@@ -60,12 +64,24 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         flush=True,
     )
     if settings.gateway_workers > 1:
+        _run_workers(settings, options)
+    else:
+        uvicorn.run(create_app(settings, programs), **options)
+    return 0
+
+
+def _run_workers(settings: Settings, options: dict[str, Any]) -> None:
+    """uvicorn workers, each building its app from the environment; their metrics go to one
+    fresh directory (prometheus_client's multiprocess mode) and this process serves the sum."""
+    directory = tempfile.mkdtemp(prefix="ledger-gateway-metrics-")
+    os.environ[MULTIPROCESS_DIRECTORY] = directory  # inherited by the workers at spawn
+    try:
+        serve_workers(settings.gateway_metrics_port, settings.metrics_host, directory)
         uvicorn.run(
             "gateway.asgi:app_from_environment",
             factory=True,
             workers=settings.gateway_workers,
             **options,
         )
-    else:
-        uvicorn.run(create_app(settings, programs), **options)
-    return 0
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
