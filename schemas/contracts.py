@@ -19,7 +19,9 @@ from schemas.exceptions import LimitExceededError, MalformedBodyError
 from schemas.limits import request_violations
 from schemas.partitioning import account_key
 from schemas.records import (
+    ReceiptOfAccount,
     Record,
+    ReversibleOfAccount,
     event_to_record,
     receipt_to_record,
     record_to_event,
@@ -93,15 +95,21 @@ class WireContracts:
         return self.codec.encode(state_to_record(state, memory), STATE, topic=topic)
 
     def encode_receipt(self, program: str, account_id: str, receipt: Receipt, topic: str) -> bytes:
-        return self.codec.encode(
-            receipt_to_record(program, account_id, receipt), STATE_RECEIPT, topic=topic
+        return self.codec.encode_value(
+            ReceiptOfAccount(program, account_id, receipt),
+            STATE_RECEIPT,
+            lambda value: receipt_to_record(*value),
+            topic=topic,
         )
 
     def encode_reversible(
         self, program: str, account_id: str, reversible: Reversible, topic: str
     ) -> bytes:
-        return self.codec.encode(
-            reversible_to_record(program, account_id, reversible), STATE_REVERSIBLE, topic=topic
+        return self.codec.encode_value(
+            ReversibleOfAccount(program, account_id, reversible),
+            STATE_REVERSIBLE,
+            lambda value: reversible_to_record(*value),
+            topic=topic,
         )
 
     def decode_request(self, data: bytes) -> Request:

@@ -48,5 +48,20 @@ def murmur2(data: bytes) -> int:
     return h
 
 
+# murmur2 of recently seen keys: the core hashes every record it reads (to check the partition
+# owns it) and every leg it writes, and an account's records come again and again. Emptied when
+# full, and only short keys are kept (anyone can write a 400 KB key), so it stays a few MiB.
+_RECENT_HASHES: dict[bytes, int] = {}
+_RECENT_HASHES_MAX = 100_000
+_CACHED_KEY_BYTES_MAX = 128
+
+
 def partition_for(key: bytes, partitions: int) -> int:
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    hashed = _RECENT_HASHES.get(key)
+    if hashed is None:
+        hashed = murmur2(key) & 0x7FFFFFFF
+        if len(key) <= _CACHED_KEY_BYTES_MAX:
+            if len(_RECENT_HASHES) >= _RECENT_HASHES_MAX:
+                _RECENT_HASHES.clear()
+            _RECENT_HASHES[key] = hashed
+    return hashed % partitions

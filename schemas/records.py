@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.model import (
     AccountState,
@@ -308,6 +308,23 @@ def record_to_state(record: Record) -> AccountState:
 
 
 # --- an account's memory, one record per request id ------------------------------------------
+
+
+class ReceiptOfAccount(NamedTuple):
+    """One record of the receipts topic as a value whose attributes are the schema's fields,
+    so the codec writes it straight (AvroCodec.encode_value); `receipt_to_record` is its dict."""
+
+    program: str
+    account_id: str
+    receipt: Receipt
+
+
+class ReversibleOfAccount(NamedTuple):
+    """One record of the reversal records topic, written straight like ReceiptOfAccount."""
+
+    program: str
+    account_id: str
+    reversible: Reversible
 
 
 def receipt_to_record(program: str, account_id: str, receipt: Receipt) -> Record:

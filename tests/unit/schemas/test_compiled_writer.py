@@ -16,8 +16,13 @@ from bench.kit.hostile import generate
 from ledger.decide import decide
 from ledger.model import AccountState, Status
 from schemas.compiled_writer import UnsupportedSchema, compile_writer
-from schemas.contracts import EVENT, REQUEST, WireContracts
-from schemas.records import event_to_record, request_to_record
+from schemas.contracts import EVENT, REQUEST, STATE_RECEIPT, STATE_REVERSIBLE, WireContracts
+from schemas.records import (
+    event_to_record,
+    receipt_to_record,
+    request_to_record,
+    reversible_to_record,
+)
 from settings import TopicNames
 from settings.programs import load_programs
 
@@ -90,6 +95,17 @@ def test_domain_values_written_from_their_attributes_match_their_records() -> No
     for event in events:
         assert codec.encode_value(event, EVENT, event_to_record) == codec.encode(
             event_to_record(event), EVENT
+        )
+    receipts = [r for state in states.values() for r in state.receipts.values()]
+    reversibles = [r for state in states.values() for r in state.reversibles.values()]
+    assert {r.reason is None for r in receipts} == {True, False} and reversibles
+    for receipt in receipts:
+        assert contracts.encode_receipt("acme", "ann", receipt, "t") == codec.encode(
+            receipt_to_record("acme", "ann", receipt), STATE_RECEIPT
+        )
+    for reversible in reversibles:
+        assert contracts.encode_reversible("acme", "ann", reversible, "t") == codec.encode(
+            reversible_to_record("acme", "ann", reversible), STATE_REVERSIBLE
         )
 
 
