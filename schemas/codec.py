@@ -39,7 +39,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.types import Schema
@@ -57,12 +57,20 @@ from schemas.exceptions import (
     UnknownFingerprintError,
     UnknownSchemaIdError,
 )
-from schemas.framing import Framing, confluent_header, read_header, single_object_header
+from schemas.framing import (
+    FrameHeader,
+    Framing,
+    confluent_header,
+    read_header,
+    single_object_header,
+)
 from schemas.registry import ConfluentSchemaRegistry, SchemaRegistry
 
 # Registry ids a decoder remembers; a deployment has a handful per topic, so reaching the
 # bound means something is wrong, and decoding then still works, only uncached.
 REGISTRY_SCHEMAS_CACHED_MAX = 1024
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +113,17 @@ class AvroCodec:
         registry: SchemaRegistry | None = None,
         *,
         validate_records: bool = True,
+        builders: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
+        """`builders`: how `decode_value` builds values of the current schemas straight from
+        their fields (schemas/builders.py); without, it reads records and converts them."""
         self._catalogue = catalogue if catalogue is not None else SchemaCatalogue.load()
         self._registry = registry
         self._validate_records = validate_records
         # Compiled writers per current schema (None: not compilable, fastavro writes it).
         self._compiled: dict[tuple[str, bool], Writer | None] = {}
-        self._compiled_readers: dict[str, Reader | None] = {}
+        self._builders = builders or {}
+        self._compiled_readers: dict[tuple[str, bool], Reader | None] = {}
         self._plans_by_fingerprint = {
             writer.fingerprint: self._plan_for(writer.full_name, writer.parsed)
             for writer in self._catalogue.writers
@@ -215,15 +227,35 @@ class AvroCodec:
             self._compiled[key] = writer
         return self._compiled[key]
 
-    def _compiled_reader(self, schema_name: str) -> Reader | None:
-        if schema_name not in self._compiled_readers:
+    def _compiled_reader(self, schema_name: str, built: bool) -> Reader | None:
+        key = (schema_name, built)
+        if key not in self._compiled_readers:
             contract = self._catalogue.current(schema_name)
             try:
-                reader: Reader | None = compile_reader(json.loads(contract.text))
+                schema = json.loads(contract.text)
+                reader: Reader | None = compile_reader(schema, self._builders if built else None)
             except UnsupportedSchema:
                 reader = None
-            self._compiled_readers[schema_name] = reader
-        return self._compiled_readers[schema_name]
+            self._compiled_readers[key] = reader
+        return self._compiled_readers[key]
+
+    def decode_value(
+        self, data: bytes, expected_schema: str, from_record: Callable[[dict[str, Any]], _T]
+    ) -> _T:
+        """The value in `data`: built straight from the body when it was written with the
+        current schema and a builder exists, else `from_record(the decoded record)`. Raises
+        what `decode` raises; a record `from_record` refuses is a MalformedBodyError."""
+        plan, header = self._plan(data, expected_schema)
+        if plan.reader is None and plan.schema_name in self._builders:
+            value: _T = self._read_body(data, plan, header, built=True)
+            return value
+        record = self._read_body(data, plan, header, built=False)
+        try:
+            return from_record(record)
+        except (KeyError, ValueError, TypeError) as error:
+            raise MalformedBodyError(
+                f"{expected_schema} record is not a valid value: {error!r}"
+            ) from error
 
     def decode(self, data: bytes, expected_schema: str | None = None) -> DecodedMessage:
         """Detect the framing, find the writer schema, and read the record as the current schema.
@@ -233,8 +265,17 @@ class AvroCodec:
         UnknownFingerprintError, UnknownSchemaIdError, MalformedBodyError,
         SchemaMismatchError, SchemaRegistryUnavailable.
         """
+        plan, header = self._plan(data, expected_schema)
+        return DecodedMessage(
+            schema_name=plan.schema_name,
+            record=self._read_body(data, plan, header, built=False),
+            framing=header.framing,
+            writer_fingerprint=plan.writer_fingerprint,
+            writer_schema_id=None if header.framing is Framing.SINGLE_OBJECT else header.writer_key,
+        )
+
+    def _plan(self, data: bytes, expected_schema: str | None) -> tuple[_ReadPlan, FrameHeader]:
         header = read_header(data)
-        schema_id: int | None = None
         if header.framing is Framing.SINGLE_OBJECT:
             plan = self._plans_by_fingerprint.get(header.writer_key)
             if plan is None:
@@ -242,11 +283,14 @@ class AvroCodec:
                     f"no current or released schema has fingerprint {header.writer_key:016x}"
                 )
         else:
-            schema_id = header.writer_key
-            plan = self._plan_for_schema_id(schema_id)
+            plan = self._plan_for_schema_id(header.writer_key)
         if expected_schema is not None and plan.schema_name != expected_schema:
             raise SchemaMismatchError(f"expected {expected_schema}, got {plan.schema_name}")
-        compiled = self._compiled_reader(plan.schema_name) if plan.reader is None else None
+        return plan, header
+
+    def _read_body(self, data: bytes, plan: _ReadPlan, header: FrameHeader, built: bool) -> Any:
+        """The body as the current schema (a dict, or a built value when `built`)."""
+        compiled = self._compiled_reader(plan.schema_name, built) if plan.reader is None else None
         record: Any
         try:
             if compiled is not None:  # written with the current schema: nothing to resolve
@@ -269,13 +313,7 @@ class AvroCodec:
             raise MalformedBodyError(
                 f"{len(data) - end} trailing bytes after the {plan.schema_name} body"
             )
-        return DecodedMessage(
-            schema_name=plan.schema_name,
-            record=record,  # a record schema always reads a dict
-            framing=header.framing,
-            writer_fingerprint=plan.writer_fingerprint,
-            writer_schema_id=schema_id,
-        )
+        return record
 
     def _registered_schema_id(self, contract: ContractSchema, topic: str | None) -> int:
         if self._registry is None:

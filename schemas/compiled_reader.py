@@ -14,7 +14,7 @@ bytes or outside 64 bits) raises ValueError. The same constructs as the writer a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from schemas.compiled_writer import UnsupportedSchema
@@ -46,7 +46,8 @@ def read_long(data: bytes, pos: int) -> tuple[int, int]:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, builders: Mapping[str, Callable[..., Any]]) -> None:
+        self.builders = builders
         self.lines: list[str] = []
         self.names = 0
         self.constants: dict[str, object] = {}
@@ -135,12 +136,21 @@ class _Compiler:
 
     def complex(self, schema: dict[str, Any], target: str, depth: int, namespace: str) -> None:
         kind = schema["type"]
+        full = ""
         if kind in ("record", "enum"):
             namespace = schema.get("namespace", namespace)
             name = schema["name"]
             full = name if "." in name else f"{namespace}.{name}" if namespace else name
             self.named[full] = schema
-        if kind == "record":
+        if kind == "record" and full in self.builders:
+            fields = []
+            for field in schema["fields"]:
+                fields.append(self.fresh())
+                self.value(field["type"], fields[-1], depth, namespace)
+            builder = self.fresh()
+            self.constants[builder] = self.builders[full]
+            self.line(depth, f"{target} = {builder}({', '.join(fields)})")
+        elif kind == "record":
             record = self.fresh()
             self.line(depth, f"{record} = {{}}")
             for field in schema["fields"]:
@@ -182,9 +192,14 @@ class _Compiler:
             raise UnsupportedSchema(f"type {kind!r}")
 
 
-def compile_reader(schema: Any) -> Reader:
-    """A function `read(data, pos)` reading one record of `schema` from `data` at `pos`."""
-    compiler = _Compiler()
+def compile_reader(schema: Any, builders: Mapping[str, Callable[..., Any]] | None = None) -> Reader:
+    """A function `read(data, pos)` reading one record of `schema` from `data` at `pos`.
+
+    A record whose full name is in `builders` is read as `builders[name](*fields)`, its fields
+    positional in the schema's order (nested records built first), instead of as a dict:
+    domain values come out with no dict in between (schemas/builders.py).
+    """
+    compiler = _Compiler(builders or {})
     compiler.line(0, "def read_body(data, pos):")
     compiler.line(1, "size_of_data = len(data)")
     compiler.value(schema, "result", 1, "")

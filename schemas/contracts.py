@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ledger.model import AccountState, LedgerEvent, Receipt, Request, Reversible
+from schemas.builders import BUILDERS
 from schemas.catalogue import SchemaCatalogue
 from schemas.codec import AvroCodec
-from schemas.exceptions import LimitExceededError, MalformedBodyError
+from schemas.exceptions import LimitExceededError
 from schemas.limits import request_violations
 from schemas.partitioning import account_key
 from schemas.records import (
@@ -82,7 +83,9 @@ class WireContracts:
         registry = (
             ConfluentSchemaRegistry.from_url(schema_registry_url) if schema_registry_url else None
         )
-        return cls(AvroCodec(SchemaCatalogue.load(), registry, validate_records=False))
+        return cls(
+            AvroCodec(SchemaCatalogue.load(), registry, validate_records=False, builders=BUILDERS)
+        )
 
     def encode_request(self, request: Request, topic: str) -> bytes:
         return self.codec.encode_value(request, REQUEST, request_to_record, topic=topic)
@@ -133,8 +136,4 @@ class WireContracts:
         return self._decode(data, STATE_REVERSIBLE, record_to_reversible)
 
     def _decode(self, data: bytes, schema: str, convert: Callable[[Record], _T]) -> _T:
-        record = self.codec.decode(data, expected_schema=schema).record
-        try:
-            return convert(record)
-        except (KeyError, ValueError, TypeError) as error:
-            raise MalformedBodyError(f"{schema} record is not a valid value: {error!r}") from error
+        return self.codec.decode_value(data, schema, convert)

@@ -74,7 +74,7 @@ def record_to_request(record: Record) -> Request:
         request_id=record["request_id"],
         program=record["program"],
         account_id=record["account_id"],
-        operation=_operation(record["operation"]),
+        operation=operation_of(record["operation"]),
         asset=record["asset"],
         amount=record.get("amount", 0),
         reference=record.get("reference"),
@@ -91,7 +91,7 @@ def record_to_request(record: Record) -> Request:
     )
 
 
-def _operation(symbol: str) -> Operation:
+def operation_of(symbol: str) -> Operation:
     # A symbol this version lacks (written by a newer producer) must reach decide() to be
     # rejected as operation_unknown rather than crash the decoder.
     try:
@@ -169,7 +169,7 @@ def _reversible_to_record(reversible: Reversible) -> Record:
 def _record_to_reversible(record: Record) -> Reversible:
     return Reversible(
         record["request_id"],
-        _operation(record["operation"]),
+        operation_of(record["operation"]),
         record["asset"],
         record["amount"],
         record["reversed_amount"],
@@ -196,7 +196,7 @@ def _record_to_receipt(record: Record) -> Receipt:
         record["request_id"],
         record["content_hash"],
         record["sequence"],
-        _operation(record["operation"]),
+        operation_of(record["operation"]),
         record["remembered_at_ms"],
         None if reason is None else Reason(reason),
     )
