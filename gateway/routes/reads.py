@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from gateway.access import Access, program_access
 from gateway.auth import Scope
@@ -20,6 +20,7 @@ from gateway.problems import GatewayError
 from gateway.render import (
     balances_out,
     history_out,
+    json_body,
     outcome_out,
     pending_out,
     totals_out,
@@ -44,10 +45,10 @@ status_reader = program_access(
 )
 async def get_balances(
     account_id: AccountId, access: Annotated[Access, Depends(reader)]
-) -> AccountBalancesOut:
+) -> Response:
     program = access.program
     stored = await access.services.read_model.balances(program.name, account_id)
-    return balances_out(program, account_id, stored)
+    return json_body(balances_out(program, account_id, stored))
 
 
 @router.get(
@@ -63,13 +64,13 @@ async def get_history(
     before_sequence: Annotated[
         int | None, Query(ge=1, description="only events with a lower sequence (next page)")
     ] = None,
-) -> HistoryOut:
+) -> Response:
     program = access.program.name
     entries = await access.services.read_model.history(
         program, account_id, limit + 1, before_sequence
     )
     page, more = entries[:limit], len(entries) > limit
-    return history_out(program, account_id, page, more)
+    return json_body(history_out(program, account_id, page, more))
 
 
 @router.get(
@@ -83,14 +84,14 @@ async def get_request_status(
     account_id: AccountId,
     request_id: Annotated[str, Path(pattern=REQUEST_ID_PATTERN)],
     access: Annotated[Access, Depends(status_reader)],
-) -> TransactionOut:
+) -> Response:
     program = access.program
     found = access.services
     stored = await found.read_model.request_status(program.name, account_id, request_id)
     if stored is not None:
-        return outcome_out(program, stored)
+        return json_body(outcome_out(program, stored))
     if await found.claims.pending_account(program.name, request_id) == account_id:
-        return pending_out(program.name, account_id, request_id)
+        return json_body(pending_out(program.name, account_id, request_id))
     raise GatewayError("not_found", f"no request {request_id!r} for account {account_id!r}")
 
 
@@ -103,7 +104,7 @@ async def get_request_status(
 )
 async def get_totals(
     access: Annotated[Access, Depends(program_access(Scope.ADMIN))],
-) -> TotalsOut:
+) -> Response:
     program = access.program
     totals = await access.services.read_model.totals(program.name)
-    return totals_out(program, totals)
+    return json_body(totals_out(program, totals))
