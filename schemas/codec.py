@@ -48,7 +48,8 @@ from fastavro.validation import ValidationError, validate
 from schemas.catalogue import ContractSchema, SchemaCatalogue, crc64_avro_fingerprint
 from schemas.compat import check_backward_compatible
 from schemas.compiled_reader import Reader, compile_reader
-from schemas.compiled_writer import UnsupportedSchema, Writer, compile_writer
+from schemas.compiled_writer import Writer, compile_writer
+from schemas.compiling import UnsupportedSchema
 from schemas.exceptions import (
     MalformedBodyError,
     SchemaMismatchError,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from schemas.compiled_writer import UnsupportedSchema
+from schemas.compiling import SourceCompiler, UnsupportedSchema
 
 Reader = Callable[[bytes, int], tuple[Any, int]]
 """`read(data, pos)` -> (the record, the position after it)."""
@@ -45,20 +45,10 @@ def read_long(data: bytes, pos: int) -> tuple[int, int]:
     return value, pos
 
 
-class _Compiler:
+class _Compiler(SourceCompiler):
     def __init__(self, builders: Mapping[str, Callable[..., Any]]) -> None:
+        super().__init__()
         self.builders = builders
-        self.lines: list[str] = []
-        self.names = 0
-        self.constants: dict[str, object] = {}
-        self.named: dict[str, Any] = {}
-
-    def fresh(self) -> str:
-        self.names += 1
-        return f"v{self.names}"
-
-    def line(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
 
     def long_into(self, target: str, depth: int) -> None:
         """`target` = the long at `pos`, inline for the one-byte case (lengths, small values)."""
@@ -101,17 +91,10 @@ class _Compiler:
                 self.line(depth, f"{target} = bytes(data[pos:end])")
             self.line(depth, "pos = end")
         else:
-            full = name if "." in name else f"{namespace}.{name}" if namespace else name
-            target_schema = self.named.get(full) or self.named.get(name)
-            if target_schema is None:
-                raise UnsupportedSchema(f"type {name!r}")
-            self.complex(target_schema, target, depth, namespace)
+            self.complex(self.resolve(name, namespace), target, depth, namespace)
 
     def union(self, branches: list[Any], target: str, depth: int, namespace: str) -> None:
-        if len(branches) != 2 or "null" not in branches:
-            raise UnsupportedSchema(f"union {branches!r}")
-        null_index = branches.index("null")
-        other = branches[1 - null_index]
+        null_index, other = self.null_union(branches)
         index = self.fresh()
         self.long_into(index, depth)
         self.line(depth, f"if {index} == {null_index}:")
@@ -138,17 +121,13 @@ class _Compiler:
         kind = schema["type"]
         full = ""
         if kind in ("record", "enum"):
-            namespace = schema.get("namespace", namespace)
-            name = schema["name"]
-            full = name if "." in name else f"{namespace}.{name}" if namespace else name
-            self.named[full] = schema
+            full, namespace = self.declare(schema, namespace)
         if kind == "record" and full in self.builders:
             fields = []
             for field in schema["fields"]:
                 fields.append(self.fresh())
                 self.value(field["type"], fields[-1], depth, namespace)
-            builder = self.fresh()
-            self.constants[builder] = self.builders[full]
+            builder = self.constant(self.builders[full])
             self.line(depth, f"{target} = {builder}({', '.join(fields)})")
         elif kind == "record":
             record = self.fresh()
@@ -159,8 +138,7 @@ class _Compiler:
                 self.line(depth, f"{record}[{field['name']!r}] = {held}")
             self.line(depth, f"{target} = {record}")
         elif kind == "enum":
-            table, index = self.fresh(), self.fresh()
-            self.constants[table] = tuple(schema["symbols"])
+            table, index = self.constant(tuple(schema["symbols"])), self.fresh()
             self.long_into(index, depth)
             self.line(depth, f"if not 0 <= {index} < {len(schema['symbols'])}:")
             self.line(depth + 1, f"raise ValueError('enum index ' + str({index}))")
@@ -182,11 +160,7 @@ class _Compiler:
             self.value(schema["values"], item, depth + 2, namespace)
             self.line(depth + 2, f"{entries}[{key}] = {item}")
             self.line(depth, f"{target} = {entries}")
-        elif (
-            isinstance(kind, str)
-            and kind in ("null", "boolean", "int", "long", "string", "bytes")
-            and not schema.get("logicalType")
-        ):
+        elif self.primitive_of(schema) is not None:
             self.primitive_or_named(kind, target, depth, namespace)
         else:
             raise UnsupportedSchema(f"type {kind!r}")

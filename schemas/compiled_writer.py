@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from schemas.exceptions import CodecError
+from schemas.compiling import SourceCompiler, UnsupportedSchema
 
 Writer = Callable[[Any, bytearray], None]
 """`write(record, out)`: a mapping, or a value with the fields as attributes."""
@@ -28,10 +28,6 @@ LONG_MIN = -(2**63)
 LONG_MAX = 2**63 - 1
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
-
-
-class UnsupportedSchema(CodecError):
-    """The schema uses a construct this compiler does not handle."""
 
 
 # The varints of recent long values. Most multi-byte longs a batch writes are the batch's clock
@@ -67,20 +63,10 @@ def write_int(out: bytearray, value: int) -> None:
     write_long(out, value)
 
 
-class _Compiler:
+class _Compiler(SourceCompiler):
     def __init__(self, attributes: bool) -> None:
+        super().__init__()
         self.attributes = attributes
-        self.lines: list[str] = []
-        self.names = 0
-        self.constants: dict[str, object] = {}
-        self.named: dict[str, Any] = {}
-
-    def fresh(self) -> str:
-        self.names += 1
-        return f"v{self.names}"
-
-    def line(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
 
     def value(self, schema: Any, expr: str, depth: int, namespace: str) -> None:
         if isinstance(schema, str):
@@ -115,17 +101,10 @@ class _Compiler:
             self.line(depth, f"write_long(out, len({data}))")
             self.line(depth, f"out += {data}")
         else:
-            full = name if "." in name else f"{namespace}.{name}" if namespace else name
-            target = self.named.get(full) or self.named.get(name)
-            if target is None:
-                raise UnsupportedSchema(f"type {name!r}")
-            self.complex(target, expr, depth, namespace)
+            self.complex(self.resolve(name, namespace), expr, depth, namespace)
 
     def union(self, branches: list[Any], expr: str, depth: int, namespace: str) -> None:
-        if len(branches) != 2 or "null" not in branches:
-            raise UnsupportedSchema(f"union {branches!r}")
-        null_index = branches.index("null")
-        other = branches[1 - null_index]
+        null_index, other = self.null_union(branches)
         held = self.fresh()
         self.line(depth, f"{held} = {expr}")
         self.line(depth, f"if {held} is None:")
@@ -137,10 +116,7 @@ class _Compiler:
     def complex(self, schema: dict[str, Any], expr: str, depth: int, namespace: str) -> None:
         kind = schema["type"]
         if kind in ("record", "enum"):
-            namespace = schema.get("namespace", namespace)
-            name = schema["name"]
-            full = name if "." in name else f"{namespace}.{name}" if namespace else name
-            self.named[full] = schema
+            _, namespace = self.declare(schema, namespace)
         if kind == "record":
             record = self.fresh()
             self.line(depth, f"{record} = {expr}")
@@ -149,8 +125,7 @@ class _Compiler:
                 access = f"{record}.{name}" if self.attributes else f"{record}[{name!r}]"
                 self.value(field["type"], access, depth, namespace)
         elif kind == "enum":
-            table = self.fresh()
-            self.constants[table] = {symbol: i for i, symbol in enumerate(schema["symbols"])}
+            table = self.constant({symbol: i for i, symbol in enumerate(schema["symbols"])})
             self.line(depth, f"write_long(out, {table}[{expr}])")
         elif kind == "array":
             items, item = self.fresh(), self.fresh()
@@ -169,11 +144,7 @@ class _Compiler:
             self.primitive_or_named("string", key, depth + 2, namespace)
             self.value(schema["values"], item, depth + 2, namespace)
             self.line(depth, "out.append(0)")
-        elif (
-            isinstance(kind, str)
-            and kind in ("null", "boolean", "int", "long", "string", "bytes")
-            and not schema.get("logicalType")
-        ):
+        elif self.primitive_of(schema) is not None:
             self.primitive_or_named(kind, expr, depth, namespace)
         else:
             raise UnsupportedSchema(f"type {kind!r}")

@@ -20,7 +20,7 @@ never decode however often it is retried, so a consumer dead-letters it; a
     ├── UnencodableRecordError         encode() got a record that does not fit its schema
     ├── UnknownSchemaNameError         encode() got a schema name the catalogue does not have
     └── UnsupportedSchema              a compiled writer or reader cannot take a schema;
-                                       fastavro does (compiled_*.py, caught there)
+                                       fastavro does (compiling.py, caught by the codec)
 """
 
 

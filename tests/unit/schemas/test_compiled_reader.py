@@ -15,7 +15,7 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.utils import generate_many
 
 from schemas.compiled_reader import compile_reader, read_long
-from schemas.compiled_writer import UnsupportedSchema
+from schemas.compiling import UnsupportedSchema
 
 SCHEMAS = Path(__file__).parents[3] / "schemas"
 CONTRACTS = sorted(SCHEMAS.glob("*.avsc"))

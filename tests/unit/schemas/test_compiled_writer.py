@@ -15,7 +15,8 @@ from msgspec.structs import replace
 from bench.kit.hostile import generate
 from ledger.decide import decide
 from ledger.model import AccountState, Status
-from schemas.compiled_writer import UnsupportedSchema, compile_writer
+from schemas.compiled_writer import compile_writer
+from schemas.compiling import UnsupportedSchema
 from schemas.contracts import EVENT, REQUEST, STATE_RECEIPT, STATE_REVERSIBLE, WireContracts
 from schemas.records import (
     event_to_record,
