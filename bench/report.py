@@ -102,6 +102,8 @@ def result_table(result: dict[str, Any]) -> str:
                 _verdict(peer.get("balances_verified"), peer.get("error")),
             )
         )
+    http = result.get("http")
+    rows += _http_rows(http) if http and "runs" in http else []
     widths = [max(len(row[n]) for row in rows) for n in range(len(COLUMNS))]
     lines = [
         "  ".join(
@@ -119,6 +121,13 @@ def result_table(result: dict[str, Any]) -> str:
         notes.append(f"ceiling failed: {ceiling['error'][:300]}")
     if peer and peer.get("error"):
         notes.append(f"peer failed: {peer['error'][:300]}")
+    if http and "runs" in http:
+        notes.append(
+            "gateway rows: wrk's latency p50/p99 in the freshness column; balance reads at "
+            f"{http['reads_of_healthz']:.0%} of the same gateway's /healthz"
+        )
+    elif http:
+        notes.append(f"http failed: {http.get('error', '')[:300]}")
     return "\n".join(lines + notes)
 
 
@@ -134,6 +143,23 @@ def _freshness(freshness: dict[str, float] | None) -> str:
     if not freshness:
         return "-"
     return f"{freshness['p50_ms']:,.0f}/{freshness['p99_ms']:,.0f}/{freshness['max_ms']:,.0f}"
+
+
+def _http_rows(http: dict[str, Any]) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for run in http["runs"]:
+        rows.append(
+            (
+                f"gateway x{http['workers']}: {run['name']}",
+                _rate(run["requests"] / run["seconds"] if run["seconds"] else None),
+                "",
+                f"{run['p50_ms']:,.0f}/{run['p99_ms']:,.0f}",
+                _number(_per_request_us(run["gateway_cpu_s"], run["requests"])),
+                "",
+                "",
+            )
+        )
+    return rows
 
 
 def _per_request_us(cpu_s: float | None, requests: int | None) -> float | None:

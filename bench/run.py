@@ -6,7 +6,8 @@
 3. Our phase (ours.py), with the journal verified against the model.
 4. The ceiling (ceiling.py), after our processes have stopped so they do not share the CPU.
 5. The peer (peer.py), when asked for.
-6. Every topic under the prefix, the run's groups and Redis keys are deleted (unless kept).
+6. The gateway's HTTP figures under wrk (http_phase.py), when asked for (`--http-seconds`).
+7. Every topic under the prefix, the run's groups and Redis keys are deleted (unless kept).
 
 Long on purpose: `run_bench` is the run in the numbered order above, inside the one try/finally
 that removes its topics.
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
+import subprocess
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -29,6 +32,7 @@ from confluent_kafka.admin import AdminClient
 from bench.ceiling import CeilingError, measure_ceiling
 from bench.context import BenchContext
 from bench.faust_phase import peer_config, run_peer
+from bench.http_phase import HttpPhaseFailed, run_http
 from bench.kit.kafka_io import create_topics, remove_run_data
 from bench.kit.workload import generate
 from bench.ledger_phase import run_ours
@@ -59,6 +63,8 @@ class BenchOptions:
     keep: bool
     ready_timeout_s: float
     stall_timeout_s: float
+    http_seconds: float = 0.0  # 0: no HTTP phase
+    gateway_workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ def run_bench(
         _add_ratio(result)
         result["peer"] = run_peer(ctx, workload, ours.balances) if options.peer else None
         stages.lap("peer")
+        result["http"] = _http(settings, options, stream)
+        stages.lap("http")
     finally:
         result["machine"]["load_avg_after"] = list(os.getloadavg())
         if not options.keep:
@@ -208,6 +216,26 @@ def _ceiling(
         "consume_mb_per_s": ceiling.consume_mb_per_s,
         "records_per_s": ceiling.records_per_s,
     }
+
+
+def _http(settings: Settings, options: BenchOptions, stream: TextIO) -> dict[str, Any] | None:
+    if options.http_seconds <= 0:
+        return None
+    say(stream, f"http: wrk against the gateway, {options.gateway_workers} worker(s)")
+    try:
+        return run_http(
+            settings, options.gateway_workers, options.http_seconds, free_port(), stream
+        )
+    except (HttpPhaseFailed, subprocess.CalledProcessError) as error:
+        return {"error": str(error)[:2000]}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (the kernel's choice)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def _add_ratio(result: dict[str, Any]) -> None:

@@ -112,6 +112,18 @@ def register(subparsers: Any) -> None:
         help="seconds without a new outcome before the run is declared failed "
         "(default %(default)s)",
     )
+    parser.add_argument(
+        "--http-seconds",
+        type=float,
+        default=0.0,
+        help="also drive a gateway with wrk for this long per call kind (0: no HTTP phase)",
+    )
+    parser.add_argument(
+        "--gateway-workers",
+        type=_positive,
+        default=1,
+        help="uvicorn workers of that gateway (default %(default)s)",
+    )
     parser.set_defaults(handler=_bench)
 
 
@@ -136,6 +148,8 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         keep=args.keep,
         ready_timeout_s=args.ready_timeout,
         stall_timeout_s=args.stall_timeout,
+        http_seconds=args.http_seconds,
+        gateway_workers=args.gateway_workers,
     )
     run_dir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     result = run_bench(options, settings, _kafka_tools(settings), PROJECT_ROOT, run_dir, sys.stderr)

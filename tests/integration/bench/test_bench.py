@@ -72,7 +72,7 @@ def test_a_small_bench_run_writes_a_complete_verified_result(
         infrastructure, out,
         "--requests", str(REQUESTS), "--accounts", "200", "--partitions", "3",
         "--processors", "1", "--ceiling-records", "5000", "--peer", "faust-eos",
-        "--stall-timeout", "60",
+        "--stall-timeout", "60", "--http-seconds", "2", "--gateway-workers", "2",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     result: dict[str, Any] = json.loads(out.read_text())
@@ -97,6 +97,19 @@ def test_a_small_bench_run_writes_a_complete_verified_result(
         assert ours["redis_outcomes"] == REQUESTS
         assert ours["freshness"]["measured"] == REQUESTS
         assert ours["mirror_cpu_us_per_request"] > 0
+
+    http = result["http"]
+    assert http["workers"] == 2 and "error" not in http, http
+    assert [run["name"] for run in http["runs"]] == [
+        "GET /healthz",
+        "GET balances",
+        "POST (wait for outcome)",
+    ]
+    for run in http["runs"]:
+        assert run["requests"] > 0 and run["gateway_cpu_s"] > 0, run
+    assert set(http["runs"][1]["answers"]) == {"200"}  # JSON keys: wrk's statuses
+    assert set(http["runs"][2]["answers"]) <= {"201", "202"}
+    assert "gateway x2: GET balances" in done.stdout
 
     ceiling = result["ceiling"]
     assert ceiling.keys() >= CEILING_FIELDS, ceiling

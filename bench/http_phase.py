@@ -1,9 +1,10 @@
 """HTTP figures of the gateway, driven by wrk (a load generator that is not Python, so the
-client does not eat the CPU it measures).
+client does not eat the CPU it measures): the last phase of `ledger bench --http-seconds N`.
 
-    .venv/bin/python -m bench.micro.gateway_load [--workers 1] [--seconds 10]
+    ledger bench --http-seconds 10 --gateway-workers 2       # with the rest of a run
+    .venv/bin/python -m bench.http_phase [--workers 1] [--seconds 10]       # alone
 
-Starts its own core, mirror and gateway (`--workers` uvicorn workers) on fresh topics and a
+Starts its own core, mirror and gateway (`workers` uvicorn workers) on fresh topics and a
 fresh Redis prefix of the local stack, creates an API key without an effective rate limit,
 then runs wrk three times:
 
@@ -25,12 +26,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TextIO
 
 import redis
 from confluent_kafka.admin import AdminClient
@@ -45,6 +48,7 @@ ACCOUNTS = 1_000
 READ_CONNECTIONS = 16
 WRITE_CONNECTIONS = 256
 START_TIMEOUT_S = 60.0
+ROOT = Path(__file__).resolve().parents[1]
 
 # Lua for wrk. Each wrk thread has its own Lua state: `setup` numbers them, so keys are unique
 # across threads; `done` adds up every thread's answers by status.
@@ -113,6 +117,17 @@ class WrkRun:
     def rate(self) -> float:
         return self.requests / self.seconds
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 2),
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "answers": self.answers,
+            "gateway_cpu_s": round(self.gateway_cpu_s, 3),
+        }
+
     def line(self) -> str:
         cpu_us = self.gateway_cpu_s * 1e6 / max(self.requests, 1)
         answers = ", ".join(f"{status}: {count}" for status, count in sorted(self.answers.items()))
@@ -151,7 +166,7 @@ def wrk(
     done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
     latency = re.search(r"latency_us (\d+) (\d+)", output)
     if done is None or latency is None:
-        raise SystemExit(f"wrk said:\n{output}")
+        raise HttpPhaseFailed(f"wrk said:\n{output}")
     elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
     answers = {int(s): int(n) for s, n in re.findall(r"answers (\d+) (\d+)", output)}
     return WrkRun(
@@ -169,7 +184,7 @@ def wait_until_serving(url: str, gateway: Child) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if not gateway.alive():
-            raise SystemExit(f"the gateway exited:\n{gateway.log_tail()}")
+            raise HttpPhaseFailed(f"the gateway exited:\n{gateway.log_tail()}")
         try:
             with urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer:
                 if answer.status == 200:
@@ -177,19 +192,25 @@ def wait_until_serving(url: str, gateway: Child) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"the gateway was not ready in {START_TIMEOUT_S:.0f} s")
+    raise HttpPhaseFailed(f"the gateway was not ready in {START_TIMEOUT_S:.0f} s")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each wrk run")
-    parser.add_argument("--port", type=int, default=18080)
-    args = parser.parse_args()
+class HttpPhaseFailed(Exception):
+    """wrk is missing, or the gateway did not serve."""
+
+
+def run_http(
+    base: Settings, workers: int, seconds: float, port: int, stream: TextIO
+) -> dict[str, Any]:
+    """The three wrk runs as a result entry: requests/s, latency, answers and the gateway's
+    CPU per request for each, and reads as a share of /healthz.
+
+    Long on purpose: the phase's steps in order, inside the one try/finally that stops its
+    processes and removes its data.
+    """
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: `make system-deps` installs it")
+        raise HttpPhaseFailed("wrk is not installed: `make system-deps` installs it")
     run = uuid.uuid4().hex[:8]
-    base = Settings.from_env(os.environ)
     settings = replace(
         base,
         topic_prefix=f"gwbench{run}.",
@@ -203,38 +224,28 @@ def main() -> None:
     _, token = KeyAdmin(client, settings.redis_key_prefix).create(
         [PROGRAM], [Scope.ADMIN], "benchmark", 10**9, 10**9
     )
-    env = child_env(settings, LEDGER_GATEWAY_WORKERS=str(args.workers))
+    env = child_env(settings, LEDGER_GATEWAY_WORKERS=str(workers))
     logs = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
     children = [
         ledger_child("core", ["core", "--status-interval", "0"], env, logs),
         ledger_child("mirror", ["mirror", "--loglevel", "warning"], env, logs),
-        ledger_child("gateway", ["gateway", "--port", str(args.port)], env, logs),
+        ledger_child("gateway", ["gateway", "--port", str(port)], env, logs),
     ]
-    url = f"http://127.0.0.1:{args.port}"
-    print(f"logs in {logs}; gateway with {args.workers} worker(s) at {url}")
+    url = f"http://127.0.0.1:{port}"
+    print(f"http: gateway with {workers} worker(s) at {url}, logs in {logs}", file=stream)
     try:
         for child in children:
-            child.start(Path.cwd())
+            child.start(ROOT)
         gateway = children[2]
         wait_until_serving(url, gateway)
         fill = {"run": run, "accounts": ACCOUNTS, "program": PROGRAM, "token": token}
         # A short write run first: accounts exist, the groups have settled, caches are warm.
-        wrk("warm-up", url, WRITE % fill, WRITE_CONNECTIONS, 5, gateway)
-        healthz = wrk(
-            "GET /healthz", f"{url}/healthz", None, READ_CONNECTIONS, args.seconds, gateway
-        )
-        reads = wrk("GET balances", url, READ % fill, READ_CONNECTIONS, args.seconds, gateway)
+        wrk("warm-up", url, WRITE % fill, WRITE_CONNECTIONS, min(5.0, seconds), gateway)
+        healthz = wrk("GET /healthz", f"{url}/healthz", None, READ_CONNECTIONS, seconds, gateway)
+        reads = wrk("GET balances", url, READ % fill, READ_CONNECTIONS, seconds, gateway)
         writes = wrk(
-            "POST transactions (wait for outcome)",
-            url,
-            WRITE % fill,
-            WRITE_CONNECTIONS,
-            args.seconds,
-            gateway,
+            "POST (wait for outcome)", url, WRITE % fill, WRITE_CONNECTIONS, seconds, gateway
         )
-        for result in (healthz, reads, writes):
-            print(result.line())
-        print(f"balance reads at {reads.rate / healthz.rate:.0%} of the same process's /healthz")
     finally:
         for child in reversed(children):
             child.stop()
@@ -242,6 +253,30 @@ def main() -> None:
         for i in range(0, len(keys), 10_000):
             client.unlink(*keys[i : i + 10_000])
         delete_topics(admin, [topic.name for topic in ledger_topics(settings)])
+    shutil.rmtree(logs, ignore_errors=True)
+    return {
+        "workers": workers,
+        "seconds": seconds,
+        "runs": [result.as_dict() for result in (healthz, reads, writes)],
+        "reads_of_healthz": round(reads.rate / healthz.rate, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each wrk run")
+    parser.add_argument("--port", type=int, default=18080)
+    args = parser.parse_args()
+    try:
+        result = run_http(
+            Settings.from_env(os.environ), args.workers, args.seconds, args.port, sys.stderr
+        )
+    except HttpPhaseFailed as error:
+        raise SystemExit(str(error)) from None
+    for run in result["runs"]:
+        print(WrkRun(**run).line())
+    print(f"balance reads at {result['reads_of_healthz']:.0%} of the same process's /healthz")
 
 
 if __name__ == "__main__":
