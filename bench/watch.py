@@ -20,6 +20,7 @@ from confluent_kafka import Consumer
 
 from bench.errors import BenchError
 from bench.kit.workload import BenchRecord
+from processors.batching import take_batch
 from readmodel.keys import live_pointer, outcome_channel
 from settings import Settings
 
@@ -69,7 +70,10 @@ class TopicCollector(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stop_event.is_set():
-                messages = self.consumer.consume(POLL_RECORDS_MAX, timeout=POLL_TIMEOUT_S)
+                # Not consume(n, timeout): it holds what came until n records or the timeout.
+                messages = take_batch(
+                    self.consumer, POLL_RECORDS_MAX, gather_s=0.0, idle_wait_s=POLL_TIMEOUT_S
+                )
                 now = time.monotonic()
                 for message in messages:
                     if message.error() is None:

@@ -47,7 +47,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--batch-time-max-ms",
         type=int,
-        help="how long a batch may gather records (env LEDGER_BATCH_TIME_MAX_MS, default 50)",
+        help="how long a batch gathers records after its first "
+        "(env LEDGER_BATCH_TIME_MAX_MS, default 5)",
     )
     parser.add_argument(
         "--programs",

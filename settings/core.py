@@ -10,7 +10,9 @@ from settings.variables import EnvVar
 @dataclass(frozen=True)
 class CoreSettings:
     batch_records_max: int = 5000
-    batch_time_max_ms: int = 50
+    # How long a batch gathers from its first record (processors/batching.py): a few ms
+    # bound the latency it adds and still batch moderate rates; a backlog fills batches at once.
+    batch_time_max_ms: int = 5
     # Largest record the core writes (key + value + headers); its producer is allowed 100 000
     # bytes more, which must stay within the broker's message.max.bytes (1 048 588 by default).
     record_bytes_max: int = 900_000
@@ -26,7 +28,12 @@ class CoreSettings:
 
 ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_BATCH_RECORDS_MAX", "batch_records_max", int, "records per transaction"),
-    EnvVar("LEDGER_BATCH_TIME_MAX_MS", "batch_time_max_ms", int, "time a batch may gather"),
+    EnvVar(
+        "LEDGER_BATCH_TIME_MAX_MS",
+        "batch_time_max_ms",
+        int,
+        "how long a batch gathers records after its first",
+    ),
     EnvVar(
         "LEDGER_RECORD_BYTES_MAX",
         "record_bytes_max",

@@ -14,7 +14,7 @@ class MirrorSettings:
     # Default: "<topic prefix>mirror", so two deployments sharing a broker never collide.
     mirror_group_id: str | None = None
     mirror_batch_max: int = 2000
-    mirror_batch_time_max_ms: int = 20
+    mirror_batch_time_max_ms: int = 5
     mirror_history_max: int = 100
     mirror_status_ttl_s: int = 7 * 24 * 3600
     # The continuous auditor (`ledger auditor`, a Faust worker). None: headless, without
@@ -44,7 +44,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "LEDGER_MIRROR_BATCH_TIME_MAX_MS",
         "mirror_batch_time_max_ms",
         int,
-        "how long a mirror batch may gather events",
+        "how long a mirror batch gathers events after its first",
     ),
     EnvVar(
         "LEDGER_MIRROR_HISTORY_MAX", "mirror_history_max", int, "recent events kept per account"

@@ -9,7 +9,8 @@ and the same subscribers (Kafka's own co-partitioning), and `_on_assign` refuses
 
 One turn of `CoreSession.run_once`:
 
-1. Consume up to `batch_records_max` records within `batch_time_max_ms`. Rebalance callbacks
+1. Take up to `batch_records_max` records that are there (`take_batch`: an idle core waits
+   up to `batch_time_max_ms` for the first, never for more). Rebalance callbacks
    run inside this call only, so they always fall between two transactions: revocation never
    meets an open transaction, and an assigned partition is restored before its first record.
 2. Apply the batch in memory (`BatchApplier`) at the batch clock (`BatchClock`): decode,
@@ -49,20 +50,20 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from ledger.programs import Programs
+from processors.batching import take_batch
 from processors.core import metrics
-from processors.core.batch import BatchApplier, InputRecord
+from processors.core.batch import BatchApplier
 from processors.core.changelog import owned, restore_partitions
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
+from processors.core.intake import SessionFailed, intake
 from processors.core.purge import InternalPurger
 from processors.core.store import PartitionStore
-from processors.errors import ProcessorError
-from processors.headers import header
-from processors.produce import ProduceQueueFull, produce
+from processors.produce import ProduceQueueFull, produce, transactional_producer
 from processors.reading import ReadTimeout
-from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts
+from schemas.contracts import WireContracts
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,6 @@ GC_THRESHOLD_ALLOCATIONS = 50_000
 LAG_INTERVAL_S = 1.0
 MAX_POLL_INTERVAL_MS = 900_000
 PRODUCER_MARGIN_BYTES = 100_000
-
-
-class SessionFailed(ProcessorError):
-    """The session cannot go on; a new one (new producer and consumer) must take over."""
 
 
 @dataclass
@@ -130,23 +127,18 @@ class CoreSession:
             self.stores,
             settings.record_bytes_max,
         )
-        self.producer = Producer(
-            settings.kafka_config(
-                {
-                    "transactional.id": f"{settings.core_group_id}.{instance_id}",
-                    "transaction.timeout.ms": settings.transaction_timeout_ms,
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    "linger.ms": 5,
-                    "compression.type": "lz4",
-                    "queue.buffering.max.messages": 1_000_000,
-                    "partitioner": "murmur2_random",
-                    # Above what the batch applier lets through (it checks every record).
-                    "message.max.bytes": settings.record_bytes_max + PRODUCER_MARGIN_BYTES,
-                }
-            )
+        self.producer = transactional_producer(
+            settings,
+            f"{settings.core_group_id}.{instance_id}",
+            {
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "queue.buffering.max.messages": 1_000_000,
+                "partitioner": "murmur2_random",
+                # Above what the batch applier lets through (it checks every record).
+                "message.max.bytes": settings.record_bytes_max + PRODUCER_MARGIN_BYTES,
+            },
         )
-        self.producer.init_transactions(KAFKA_CALL_TIMEOUT_S)
         self.consumer = Consumer(
             settings.kafka_config(
                 {
@@ -218,10 +210,10 @@ class CoreSession:
             self.run_once()
 
     def run_once(self) -> None:
-        messages = self.consumer.consume(
-            self.settings.batch_records_max, timeout=self.settings.batch_time_max_ms / 1000
+        messages = take_batch(
+            self.consumer, self.settings.batch_records_max, self.settings.batch_time_max_ms / 1000
         )
-        records = self._records(messages)
+        records = intake(messages, self.stores, self.positions)
         batch_start: dict[tuple[str, int], int] = {}
         for record in records:
             batch_start.setdefault((record.topic, record.partition), record.offset)
@@ -285,32 +277,6 @@ class CoreSession:
             if watermarks is not None and watermarks[1] >= 0:
                 metrics.LAG.labels(topic, str(partition)).set(max(watermarks[1] - position, 0))
         metrics.ACCOUNTS.set(self.accounts())
-
-    def _records(self, messages: list[Message]) -> list[InputRecord]:
-        records = []
-        for message in messages:
-            error = message.error()
-            if error is not None:
-                if error.fatal():
-                    raise SessionFailed(f"consumer failed: {error}")
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer error: %s", error)
-                continue
-            partition, offset = message.partition(), message.offset()
-            if partition is None or offset is None or partition not in self.stores:
-                continue
-            records.append(
-                InputRecord(
-                    partition,
-                    offset,
-                    message.key(),
-                    message.value(),
-                    header(message, TRACE_HEADER),
-                    message.topic() or "",
-                    header(message, REPLY_TO_HEADER),
-                )
-            )
-        return records
 
     def _produce(
         self,

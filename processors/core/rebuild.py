@@ -12,13 +12,11 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import Producer
-
 from ledger.evolve import evolve
 from ledger.idempotency import remembers
 from ledger.model import AccountState
 from processors.core.changelog import read_states
-from processors.produce import produce
+from processors.produce import produce, transactional_producer
 from processors.reading import read_to_end
 from schemas.contracts import WireContracts, memory_key
 from settings import Settings
@@ -87,12 +85,9 @@ def write_changelog(settings: Settings, contracts: WireContracts, states: States
     """Write the folded states (each state record, and its receipts and reversal records one
     per record) in one transaction; returns records written."""
     topics = settings.topics
-    producer = Producer(
-        settings.kafka_config(
-            {"transactional.id": f"{settings.core_group_id}.rebuild-{uuid.uuid4().hex[:8]}"}
-        )
+    producer = transactional_producer(
+        settings, f"{settings.core_group_id}.rebuild-{uuid.uuid4().hex[:8]}"
     )
-    producer.init_transactions(WRITE_TIMEOUT_S)
     producer.begin_transaction()
     written = 0
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processors.produce import produce
-from settings import Settings
 
 KAFKA_CALL_TIMEOUT_S = 30.0
 
@@ -56,23 +55,6 @@ def kept(message: Message) -> DeadLetter:
     headers = message.headers() or []
     pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
     return DeadLetter(message.key(), message.value(), pairs)
-
-
-def transactional_producer(settings: Settings, transactional_id: str) -> Producer:
-    """A producer that fences any earlier one with the same id (a notifier that lost its session
-    or was killed) and finishes or aborts whatever transaction that one left open."""
-    producer = Producer(
-        settings.kafka_config(
-            {
-                "transactional.id": transactional_id,
-                "transaction.timeout.ms": settings.transaction_timeout_ms,
-                "enable.idempotence": True,
-                "acks": "all",
-            }
-        )
-    )
-    producer.init_transactions(KAFKA_CALL_TIMEOUT_S)
-    return producer
 
 
 def next_offsets(messages: list[Message]) -> list[TopicPartition]:

@@ -23,6 +23,7 @@ from processors.notify.delivery import Deliverer
 from processors.notify.outbox import DLQ_PARTNER_HEADER, DeadLetter, dead_letter, kept
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
+from processors.produce import transactional_producer
 from processors.reading import READ_POLL_S
 from schemas.contracts import WireContracts
 from settings import Settings
@@ -59,7 +60,7 @@ def redeliver(
             }
         )
     )
-    producer = outbox.transactional_producer(settings, f"{settings.notify_group_id}.redeliver")
+    producer = transactional_producer(settings, f"{settings.notify_group_id}.redeliver")
     stop = threading.Event()
     try:
         partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions

@@ -28,6 +28,7 @@ from processors.notify.delivery import Deliverer
 from processors.notify.outbox import DeadLetter, dead_letter
 from processors.notify.payload import event_payload
 from processors.notify.subscriptions import Subscription
+from processors.produce import transactional_producer
 from schemas.contracts import WireContracts
 from schemas.exceptions import UndecodableMessage
 from settings import Settings
@@ -79,7 +80,7 @@ class PartnerWorker(threading.Thread):
             )
         )
         group = self.settings.notify_group_id
-        producer = outbox.transactional_producer(
+        producer = transactional_producer(
             self.settings, f"{group}.{self.subscription.partner}.{self.instance}"
         )
         consumer.subscribe([self.settings.topics.events])

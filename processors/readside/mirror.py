@@ -2,8 +2,9 @@
 
 One turn of `MirrorLoop.run_once`:
 
-1. Consume up to `mirror_batch_max` committed journal events (read_committed: an aborted
-   transaction's events never come) within `mirror_batch_time_max_ms`.
+1. Take up to `mirror_batch_max` committed journal events that are there (read_committed: an
+   aborted transaction's events never come; `take_batch`: an idle mirror waits up to
+   `mirror_batch_time_max_ms` for the first, never for more).
 2. Per partition, decode the events and apply them with one Lua call (script.py): an event
    is applied only when its offset, and an applied event's account sequence, are newer than
    what Redis holds, so a batch applied twice changes nothing; the call also publishes the
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from processors.batching import take_batch
 from processors.headers import header
 from processors.readside import metrics
 from processors.readside.decoding import decode_or_report
@@ -114,8 +116,8 @@ class MirrorLoop:
 
     def run_once(self, stop: threading.Event) -> None:
         settings = self.settings
-        messages = self.consumer.consume(
-            settings.mirror_batch_max, timeout=settings.mirror_batch_time_max_ms / 1000
+        messages = take_batch(
+            self.consumer, settings.mirror_batch_max, settings.mirror_batch_time_max_ms / 1000
         )
         by_partition: dict[int, list[Message]] = defaultdict(list)
         for message in messages:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from processors.core import loop
-from processors.core.loop import CoreProcessor, CoreSession, SessionFailed
+from processors.core.intake import SessionFailed
+from processors.core.loop import CoreProcessor, CoreSession
 from schemas.contracts import WireContracts
 from settings import Settings
 from settings.programs import load_programs

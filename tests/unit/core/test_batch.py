@@ -13,7 +13,8 @@ from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status
 from ledger.programs import Programs
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
-from processors.core.loop import SessionFailed, co_partitioned
+from processors.core.intake import SessionFailed
+from processors.core.loop import co_partitioned
 from processors.core.store import PartitionStore
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts
 from schemas.partitioning import account_key, partition_for
