@@ -1,0 +1,227 @@
+"""State of one owned partition on local disk (RocksDB), with the memory store's batch rules.
+
+The same contract as `PartitionStore` (store.py): `get`/`put` inside a batch, `touched` for
+the changelog, `seal` after a commit, `rollback` after an abort, `load` while restoring,
+`pop_due`/`retry_timers` for timers. What differs is where states live:
+
+- **Nothing reaches the disk before `seal`.** A batch's states, timer entries and the
+  checkpoint wait in memory and are written by one RocksDB `WriteBatch` (atomic), so an
+  aborted batch leaves the disk exactly as it was and a crash leaves either all of a
+  committed batch or none of it (then the changelog's tail restores it).
+- **A checkpoint** (the changelog offsets the disk reflects) is written in the same batch as
+  the states, so a restarted processor replays only the changelog after it.
+- **Timers are an index on disk**: `t` + due time (8 bytes, big endian) + account key, so the
+  due ones are a range scan from the start. An entry whose account's earliest timer moved is
+  stale; it is checked against the state when it comes due, dropped, or kept for later.
+- **A bounded cache** keeps recently used states decoded; the disk holds them all.
+
+States are stored with msgspec's MessagePack: local, private to this processor, and tagged
+with `FORMAT`; a store written in another format is not read (the caller rebuilds it from the
+changelog).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import cast
+
+import msgspec
+from rocksdict import Options, Rdict, WriteBatch
+
+from ledger.model import AccountState
+from ledger.timers import next_due_ms
+
+FORMAT = b"ledger-state-msgpack-1"
+ACCOUNT = b"a"
+TIMER = b"t"
+META = b"m"
+FORMAT_KEY = META + b":format"
+COUNT_KEY = META + b":accounts"
+CHECKPOINT = META + b":checkpoint:"
+CACHE_ACCOUNTS_MAX = 100_000
+_DUE = struct.Struct(">Q")
+
+
+class StoreFormatError(Exception):
+    """The store on disk was written in another format: rebuild it from the changelog."""
+
+
+def _scan(db: Rdict, start: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """Keys and values from `start` on, in order (the store is in raw mode: both are bytes)."""
+    for key, value in db.items(from_key=start):
+        yield cast(bytes, key), cast(bytes, value)
+
+
+def _timer_key(due_ms: int, key: bytes) -> bytes:
+    return TIMER + _DUE.pack(max(due_ms, 0)) + key
+
+
+class DiskPartitionStore:
+    def __init__(
+        self, partition: int, path: Path, cache_accounts_max: int = CACHE_ACCOUNTS_MAX
+    ) -> None:
+        self.partition = partition
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self._db = Rdict(str(path), options)
+        stored_format = self._db.get(FORMAT_KEY)
+        if stored_format is None:
+            self._db[FORMAT_KEY] = FORMAT
+        elif stored_format != FORMAT:
+            self._db.close()
+            raise StoreFormatError(f"{path} holds {stored_format!r}, not {FORMAT!r}")
+        self._encoder = msgspec.msgpack.Encoder()
+        self._decoder = msgspec.msgpack.Decoder(AccountState)
+        self._cache: OrderedDict[bytes, AccountState] = OrderedDict()
+        self._cache_max = cache_accounts_max
+        self._count = int(self._db.get(COUNT_KEY) or b"0")
+        # The open batch: states put (None: deleted by a restore), their values before it,
+        # timer entries added and taken.
+        self._pending: dict[bytes, AccountState | None] = {}
+        self._before: dict[bytes, AccountState | None] = {}
+        self._timers_added: set[bytes] = set()
+        self._timers_taken: set[bytes] = set()
+
+    def __len__(self) -> int:
+        return self._count + sum(
+            (state is not None) - (self._before.get(key) is not None)
+            for key, state in self._pending.items()
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, key: bytes) -> AccountState | None:
+        if key in self._pending:
+            return self._pending[key]
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        raw = self._db.get(ACCOUNT + key)
+        if raw is None:
+            return None
+        state = self._decoder.decode(raw)
+        self._remember(key, state)
+        return state
+
+    def checkpoint(self) -> dict[str, int]:
+        """topic -> the next changelog offset the disk does not reflect yet."""
+        found = {}
+        for name, value in _scan(self._db, CHECKPOINT):
+            if not name.startswith(CHECKPOINT):
+                break
+            found[name[len(CHECKPOINT) :].decode()] = int(value)
+        return found
+
+    # --- a batch --------------------------------------------------------------------------
+
+    def put(self, key: bytes, state: AccountState) -> None:
+        """Set state decided in the open batch."""
+        if key not in self._before:
+            self._before[key] = self.get(key)
+        self._pending[key] = state
+        self._schedule(key, state)
+
+    def load(self, key: bytes, state: AccountState | None) -> None:
+        """Set restored state; it reaches the disk with the next `seal` (with its checkpoint)."""
+        if key not in self._before:
+            self._before[key] = self.get(key)
+        self._pending[key] = state
+        if state is not None:
+            self._schedule(key, state)
+
+    def touched(self) -> Iterator[tuple[bytes, AccountState]]:
+        """Accounts changed in the open batch, with their latest state."""
+        for key, state in self._pending.items():
+            if state is not None:
+                yield key, state
+
+    def seal(self, checkpoint: Mapping[str, int] | None = None) -> None:
+        """Write the open batch and the checkpoint in one atomic write, then forget its undo."""
+        batch = WriteBatch(raw_mode=True)
+        count = self._count
+        for key, state in self._pending.items():
+            existed = self._before.get(key) is not None
+            if state is None:
+                batch.delete(ACCOUNT + key)
+                count -= existed
+                self._cache.pop(key, None)
+            else:
+                batch.put(ACCOUNT + key, self._encoder.encode(state))
+                count += not existed
+                self._remember(key, state)
+        for timer in self._timers_added - self._timers_taken:
+            batch.put(timer, b"")
+        for timer in self._timers_taken:
+            batch.delete(timer)
+        for topic, offset in (checkpoint or {}).items():
+            batch.put(CHECKPOINT + topic.encode(), str(offset).encode())
+        batch.put(COUNT_KEY, str(count).encode())
+        self._db.write(batch)
+        self._count = count
+        self._forget_batch()
+
+    def rollback(self) -> int:
+        """Forget the open batch (the disk never saw it); returns how many accounts it held."""
+        restored = len(self._pending)
+        self._forget_batch()
+        return restored
+
+    # --- timers ---------------------------------------------------------------------------
+
+    def pop_due(self, now_ms: int) -> list[bytes]:
+        """Keys whose earliest timer is due at `now_ms`, each once; stale entries dropped."""
+        end = _timer_key(now_ms, b"\xff")
+        candidates = [t for t in self._timers_added if t <= end]
+        for timer, _ in _scan(self._db, TIMER):
+            if timer > end or not timer.startswith(TIMER):
+                break
+            candidates.append(timer)
+        due: list[bytes] = []
+        seen: set[bytes] = set()
+        for timer in sorted(candidates):
+            if timer in self._timers_taken:
+                continue
+            self._timers_taken.add(timer)
+            key = timer[len(TIMER) + _DUE.size :]
+            if key in seen:
+                continue
+            state = self.get(key)
+            state_due = None if state is None else next_due_ms(state)
+            if state_due is not None and state_due <= now_ms:
+                seen.add(key)
+                due.append(key)
+            elif state_due is not None:
+                self._timers_added.add(_timer_key(state_due, key))
+        return due
+
+    def retry_timers(self, key: bytes, at_ms: int) -> None:
+        """Fire the account's due timers again at `at_ms` (their decision did not apply)."""
+        self._timers_added.add(_timer_key(at_ms, key))
+
+    # --- inside ---------------------------------------------------------------------------
+
+    def _schedule(self, key: bytes, state: AccountState) -> None:
+        due = next_due_ms(state)
+        if due is not None:
+            self._timers_added.add(_timer_key(due, key))
+
+    def _remember(self, key: bytes, state: AccountState) -> None:
+        self._cache[key] = state
+        self._cache.move_to_end(key)
+        if len(self._cache) > self._cache_max:
+            self._cache.popitem(last=False)
+
+    def _forget_batch(self) -> None:
+        self._pending.clear()
+        self._before.clear()
+        self._timers_added.clear()
+        self._timers_taken.clear()
