@@ -10,8 +10,9 @@ brokers do not take what is sent, and `ProduceQueueFull` says so instead of spin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 
 from processors.errors import ProcessorError
 from settings import Settings
@@ -42,6 +43,7 @@ def produce(
     partition: int | None = None,
     headers: Headers | None = None,
     wait_s: float = QUEUE_FULL_WAIT_S,
+    on_delivery: Callable[[KafkaError | None, Message], None] | None = None,
 ) -> None:
     """`producer.produce`, waiting (serving delivery reports) while the local queue is full."""
     options: dict[str, object] = {}
@@ -49,6 +51,8 @@ def produce(
         options["partition"] = partition
     if headers:
         options["headers"] = headers
+    if on_delivery is not None:
+        options["on_delivery"] = on_delivery
     deadline: float | None = None
     while True:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -32,8 +32,10 @@ def read_to_end(
     partitions: Iterable[int],
     handle: RecordHandler,
     timeout_s: float,
+    start_offsets: Mapping[int, int] | None = None,
 ) -> int:
     """Call `handle(partition, key, value)` for every committed record, then return the count.
+    `start_offsets` (partition -> offset) starts there instead of at the beginning.
 
     The end is the last stable offset: with `read_committed`, records of aborted transactions
     are skipped and the end-of-partition event comes at the first offset of a transaction
@@ -55,15 +57,19 @@ def read_to_end(
         )
     )
     records = 0
+    starts = start_offsets or {}
     try:
         remaining = set()
         for partition in partitions:
             watermarks = consumer.get_watermark_offsets(
                 TopicPartition(topic, partition), timeout=timeout_s, cached=False
             )
-            if watermarks is None or watermarks[1] > watermarks[0]:
+            start = starts.get(partition, OFFSET_BEGINNING)
+            if watermarks is None or watermarks[1] > max(watermarks[0], start):
                 remaining.add(partition)
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(remaining)])
+        consumer.assign(
+            [TopicPartition(topic, p, starts.get(p, OFFSET_BEGINNING)) for p in sorted(remaining)]
+        )
         while remaining:
             if time.monotonic() - started > timeout_s:
                 raise ReadTimeout(
@@ -86,3 +92,26 @@ def read_to_end(
     finally:
         consumer.close()
     return records
+
+
+def watermarks(
+    settings: Settings, topic: str, partitions: Iterable[int], timeout_s: float
+) -> dict[int, tuple[int, int]]:
+    """partition -> (first offset still in the log, high watermark), as the broker says now."""
+    consumer = Consumer(
+        settings.kafka_config(
+            {"group.id": f"{settings.core_group_id}-marks-{uuid.uuid4().hex[:8]}"}
+        )
+    )
+    try:
+        found = {}
+        for partition in partitions:
+            marks = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=timeout_s, cached=False
+            )
+            if marks is None:
+                raise ReadTimeout(f"no watermarks for {topic} [{partition}] within {timeout_s} s")
+            found[partition] = (int(marks[0]), int(marks[1]))
+        return found
+    finally:
+        consumer.close()

@@ -24,6 +24,13 @@ class CoreSettings:
     transaction_timeout_ms: int = 10000
     session_timeout_ms: int = 10000
     core_metrics_port: int = 9101
+    # Where the core keeps its partitions' state on disk (RocksDB, one store per partition
+    # under <state_dir>/<instance id>/), so a restart replays only the changelog's tail.
+    # None: in memory, restored from the whole changelog on every assignment.
+    state_dir: str | None = None
+    # Testing only: "STEP:N" makes the core SIGKILL itself at STEP of its Nth transaction
+    # (processors/core/crashpoints.py), so tests can crash it at every step of a commit.
+    crash_at: str | None = None
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -41,6 +48,18 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "largest record the core writes; a larger outcome is refused (output_too_large)",
     ),
     EnvVar("LEDGER_CORE_GROUP_ID", "core_group_id", str, "consumer group of the core"),
+    EnvVar(
+        "LEDGER_CRASH_AT",
+        "crash_at",
+        str,
+        "testing only: STEP:N kills the core at STEP of its Nth transaction",
+    ),
+    EnvVar(
+        "LEDGER_STATE_DIR",
+        "state_dir",
+        str,
+        "directory of the core's state on disk (unset: in memory, restored in full)",
+    ),
     EnvVar(
         "LEDGER_INSTANCE_ID",
         "instance_id",

@@ -46,7 +46,7 @@ from ledger.programs import Programs
 from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
-from processors.core.store import PartitionStore
+from processors.core.store import StateStore
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
@@ -145,7 +145,7 @@ class BatchApplier:
         partitions: int,
         programs: Programs,
         encoder: WireContracts,
-        stores: Mapping[int, PartitionStore],
+        stores: Mapping[int, StateStore],
         record_bytes_max: int = 900_000,
     ) -> None:
         self.topics = topics
@@ -197,7 +197,7 @@ class BatchApplier:
         return records
 
     def _fire_timers(
-        self, partition: int, store: PartitionStore, key: bytes, now_ms: int, result: BatchResult
+        self, partition: int, store: StateStore, key: bytes, now_ms: int, result: BatchResult
     ) -> None:
         state = store.get(key)
         if state is None:

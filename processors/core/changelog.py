@@ -10,9 +10,12 @@ first waits until the partition's last stable offset equals its high watermark
 
 from __future__ import annotations
 
+import logging
+import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import msgspec
@@ -23,12 +26,21 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from ledger.model import AccountState, Receipt, Reversible
-from processors.core.store import PartitionStore
-from processors.reading import ReadTimeout, read_to_end
+from processors.core.diskstore import DiskPartitionStore, StoreFormatError
+from processors.core.store import PartitionStore, StateStore
+from processors.reading import ReadTimeout, read_to_end, watermarks
 from schemas.contracts import WireContracts, split_memory_key
 from settings import Settings
 
+log = logging.getLogger(__name__)
+
 SETTLED_POLL_S = 0.05
+# A restore writes to a disk store in chunks of this many accounts (memory stays bounded).
+RESTORE_SEAL_ACCOUNTS = 10_000
+# Compaction drops a tombstone delete.retention.ms after it was written (a day by default):
+# a store checkpointed longer ago than that might miss a deletion the changelog no longer
+# shows, so it is restored from scratch instead. Half a day leaves a margin.
+CHECKPOINT_TRUSTED_MS = 12 * 3600 * 1000
 LIST_OFFSETS_TIMEOUT_S = 30.0
 
 
@@ -91,6 +103,17 @@ def wait_settled(
 States = dict[int, dict[bytes, AccountState]]
 """partition -> account key -> state"""
 
+Changes = dict[int, dict[bytes, AccountState | None]]
+"""partition -> account key -> its state now, None when its state was deleted"""
+
+Starts = Mapping[str, Mapping[int, int]]
+"""changelog topic -> partition -> first offset to read"""
+
+Base = Callable[[int, bytes], "AccountState | None"]
+"""(partition, account key) -> the state held before the records read"""
+
+_MISSING = object()
+
 
 def read_states(
     settings: Settings, contracts: WireContracts, partitions: Iterable[int], timeout_s: float
@@ -98,56 +121,93 @@ def read_states(
     """Every account's state on `partitions`, assembled from the state changelog and the
     receipts and reversal records of the accounts (one record each, tombstones removing
     them); returns the states and how many records were read."""
+    changes, records = read_changes(settings, contracts, partitions, timeout_s)
+    states: States = {
+        p: {key: state for key, state in accounts.items() if state is not None}
+        for p, accounts in changes.items()
+    }
+    return states, records
+
+
+def read_changes(
+    settings: Settings,
+    contracts: WireContracts,
+    partitions: Iterable[int],
+    timeout_s: float,
+    starts: Starts | None = None,
+    base: Base | None = None,
+) -> tuple[Changes, int]:
+    """The accounts the three changelog topics change from `starts` (the beginning by default)
+    to their end, applied on top of `base` (nothing by default): a restore from scratch, or
+    the tail after a checkpoint. Returns the changed accounts and how many records were read."""
     wanted = list(partitions)
     topics = settings.topics
-    states: States = {p: {} for p in wanted}
-    receipts: dict[bytes, dict[str, Receipt]] = {}
-    reversibles: dict[bytes, dict[str, Reversible]] = {}
+    first = starts or {}
+    state_records: dict[int, dict[bytes, AccountState | None]] = {p: {} for p in wanted}
+    receipts: dict[tuple[int, bytes], list[tuple[str, Receipt | None]]] = {}
+    reversibles: dict[tuple[int, bytes], list[tuple[str, Reversible | None]]] = {}
 
     def load_state(partition: int, key: bytes, value: bytes | None) -> None:
-        if value:
-            states[partition][key] = contracts.decode_state(value)
-        else:
-            states[partition].pop(key, None)
+        state_records[partition][key] = contracts.decode_state(value) if value else None
 
-    def load_receipt(_partition: int, key: bytes, value: bytes | None) -> None:
+    def load_receipt(partition: int, key: bytes, value: bytes | None) -> None:
         account, request_id = split_memory_key(key)
-        kept = receipts.setdefault(account, {})
-        kept.pop(request_id, None)  # re-remembered: goes last, as evolve orders them
-        if value:
-            kept[request_id] = contracts.decode_receipt(value)[2]
+        receipt = contracts.decode_receipt(value)[2] if value else None
+        receipts.setdefault((partition, account), []).append((request_id, receipt))
 
-    def load_reversible(_partition: int, key: bytes, value: bytes | None) -> None:
+    def load_reversible(partition: int, key: bytes, value: bytes | None) -> None:
         account, request_id = split_memory_key(key)
-        kept = reversibles.setdefault(account, {})
-        if value:
-            kept[request_id] = contracts.decode_reversible(value)[2]
-        else:
-            kept.pop(request_id, None)
+        reversible = contracts.decode_reversible(value)[2] if value else None
+        reversibles.setdefault((partition, account), []).append((request_id, reversible))
 
-    records = read_to_end(settings, topics.state_changelog, wanted, load_state, timeout_s)
-    records += read_to_end(settings, topics.state_receipts, wanted, load_receipt, timeout_s)
-    records += read_to_end(settings, topics.state_reversibles, wanted, load_reversible, timeout_s)
-    for accounts in states.values():
-        for key, state in accounts.items():
-            # A state written by an earlier version holds its memory itself: keep it too.
-            accounts[key] = msgspec.structs.replace(
-                state,
-                receipts={**state.receipts, **receipts.get(key, {})},
-                reversibles={**state.reversibles, **reversibles.get(key, {})},
-            )
-    return states, records
+    records = 0
+    for topic, handle in (
+        (topics.state_changelog, load_state),
+        (topics.state_receipts, load_receipt),
+        (topics.state_reversibles, load_reversible),
+    ):
+        records += read_to_end(settings, topic, wanted, handle, timeout_s, first.get(topic))
+    changes: Changes = {p: {} for p in wanted}
+    touched = {(p, key) for p, accounts in state_records.items() for key in accounts}
+    for partition, key in touched | receipts.keys() | reversibles.keys():
+        before = base(partition, key) if base is not None else None
+        record = state_records[partition].get(key, _MISSING)
+        if record is None:
+            changes[partition][key] = None
+            continue
+        current = before if record is _MISSING else record
+        if not isinstance(current, AccountState):
+            continue  # memory of an account without a state: nothing to attach it to
+        # A state written by an earlier version holds its memory itself: keep it too.
+        kept_receipts = {**current.receipts, **(before.receipts if before else {})}
+        for request_id, receipt in receipts.get((partition, key), ()):
+            kept_receipts.pop(request_id, None)  # re-remembered: goes last, as evolve does
+            if receipt is not None:
+                kept_receipts[request_id] = receipt
+        kept_reversibles = {**current.reversibles, **(before.reversibles if before else {})}
+        for request_id, reversible in reversibles.get((partition, key), ()):
+            if reversible is None:
+                kept_reversibles.pop(request_id, None)
+            else:
+                kept_reversibles[request_id] = reversible
+        changes[partition][key] = msgspec.structs.replace(
+            current, receipts=kept_receipts, reversibles=kept_reversibles
+        )
+    return changes, records
 
 
 def restore_partitions(
     settings: Settings,
     contracts: WireContracts,
-    stores: Mapping[int, PartitionStore],
+    stores: Mapping[int, StateStore],
     timeout_s: float,
     end_offsets: EndOffsets | None = None,
 ) -> RestoreReport:
-    """Fill `stores` (fresh, empty) from their changelog partitions, up to the end, once
-    they are settled (module docstring).
+    """Bring `stores` up to the end of their changelog partitions, once they are settled
+    (module docstring): from their checkpoint when it is usable, from the beginning otherwise
+    (a store whose checkpoint is ahead of the changelog, behind what the changelog still
+    holds, or older than CHECKPOINT_TRUSTED_MS is wiped first). Each store ends with a
+    checkpoint at the changelog's end.
 
     Callers make sure the previous owner's transaction is over first (see loop.py: committed
     offsets are fetched with require_stable before restoring).
@@ -155,12 +215,45 @@ def restore_partitions(
     started = time.monotonic()
     settled = end_offsets or BrokerEndOffsets(settings)
     topics = settings.topics
-    for topic in (topics.state_changelog, topics.state_receipts, topics.state_reversibles):
+    changelog = (topics.state_changelog, topics.state_receipts, topics.state_reversibles)
+    for topic in changelog:
         wait_settled(settled, topic, stores, timeout_s)
-    states, records = read_states(settings, contracts, stores, timeout_s)
-    for partition, accounts in states.items():
-        for key, state in accounts.items():
-            stores[partition].load(key, state)
+    marks = {topic: watermarks(settings, topic, stores, timeout_s) for topic in changelog}
+    starts: dict[str, dict[int, int]] = {topic: {} for topic in changelog}
+    wiped = []
+    now_ms = time.time_ns() // 1_000_000
+    for partition, store in stores.items():
+        checkpoint = store.checkpoint()
+        at_ms = store.checkpointed_at_ms()
+        if (
+            checkpoint
+            and at_ms is not None
+            and now_ms - at_ms < CHECKPOINT_TRUSTED_MS
+            and all(
+                marks[t][partition][0] <= checkpoint.get(t, -1) <= marks[t][partition][1]
+                for t in changelog
+            )
+        ):
+            for topic in changelog:
+                starts[topic][partition] = checkpoint[topic]
+        elif checkpoint or len(store):
+            wiped.append(partition)
+            store.wipe()
+    if wiped:
+        log.warning(
+            "state of partitions %s does not match the changelog: restoring it from scratch",
+            wiped,
+        )
+    changes, records = read_changes(
+        settings, contracts, stores, timeout_s, starts, lambda p, key: stores[p].get(key)
+    )
+    for partition, accounts in changes.items():
+        store = stores[partition]
+        for loaded, (key, state) in enumerate(accounts.items(), 1):
+            store.load(key, state)
+            if loaded % RESTORE_SEAL_ACCOUNTS == 0:
+                store.seal()  # no checkpoint yet: an interrupted restore is not trusted
+        store.seal({topic: marks[topic][partition][1] for topic in changelog})
     return RestoreReport(
         partitions=tuple(sorted(stores)),
         records=records,
@@ -170,4 +263,25 @@ def restore_partitions(
 
 
 def owned(partitions: Iterable[int]) -> dict[int, PartitionStore]:
+    """Memory stores for `partitions`."""
     return {p: PartitionStore(p) for p in partitions}
+
+
+def open_stores(
+    settings: Settings, partitions: Iterable[int], instance_id: str
+) -> dict[int, StateStore]:
+    """The stores of `partitions`: on disk under LEDGER_STATE_DIR/<instance id>/ when it is
+    set (a store written in another format is wiped and restored), in memory otherwise."""
+    if settings.state_dir is None:
+        return dict(owned(partitions))
+    root = Path(settings.state_dir) / instance_id
+    stores: dict[int, StateStore] = {}
+    for partition in partitions:
+        path = root / f"{settings.topics.state_changelog}-{partition}"
+        try:
+            stores[partition] = DiskPartitionStore(partition, path)
+        except StoreFormatError as exc:
+            log.warning("%s: restoring it from scratch", exc)
+            shutil.rmtree(path)
+            stores[partition] = DiskPartitionStore(partition, path)
+    return stores

@@ -23,6 +23,7 @@ changelog).
 from __future__ import annotations
 
 import struct
+import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -41,6 +42,7 @@ META = b"m"
 FORMAT_KEY = META + b":format"
 COUNT_KEY = META + b":accounts"
 CHECKPOINT = META + b":checkpoint:"
+CHECKPOINTED_AT = META + b":checkpointed-at"
 CACHE_ACCOUNTS_MAX = 100_000
 _DUE = struct.Struct(">Q")
 
@@ -66,9 +68,10 @@ class DiskPartitionStore:
         self.partition = partition
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(path), options)
+        self._options = Options(raw_mode=True)
+        self._options.create_if_missing(True)
+        self._db = Rdict(str(path), self._options)
+        self._closed = False
         stored_format = self._db.get(FORMAT_KEY)
         if stored_format is None:
             self._db[FORMAT_KEY] = FORMAT
@@ -94,7 +97,20 @@ class DiskPartitionStore:
         )
 
     def close(self) -> None:
+        """Release the database (and its lock, so another store can open it); idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._db.close()
+
+    def wipe(self) -> None:
+        """Forget everything, on disk too: the store is rebuilt from the changelog."""
         self._db.close()
+        Rdict.destroy(str(self.path), self._options)
+        self._db = Rdict(str(self.path), self._options)
+        self._db[FORMAT_KEY] = FORMAT
+        self._cache.clear()
+        self._count = 0
+        self._forget_batch()
 
     # --- reading --------------------------------------------------------------------------
 
@@ -111,6 +127,11 @@ class DiskPartitionStore:
         state = self._decoder.decode(raw)
         self._remember(key, state)
         return state
+
+    def checkpointed_at_ms(self) -> int | None:
+        """Wall-clock time of the last checkpoint, None when there is none."""
+        raw = self._db.get(CHECKPOINTED_AT)
+        return None if raw is None else int(raw)
 
     def checkpoint(self) -> dict[str, int]:
         """topic -> the next changelog offset the disk does not reflect yet."""
@@ -146,6 +167,8 @@ class DiskPartitionStore:
 
     def seal(self, checkpoint: Mapping[str, int] | None = None) -> None:
         """Write the open batch and the checkpoint in one atomic write, then forget its undo."""
+        if not (self._pending or self._timers_added or self._timers_taken or checkpoint):
+            return
         batch = WriteBatch(raw_mode=True)
         count = self._count
         for key, state in self._pending.items():
@@ -164,6 +187,8 @@ class DiskPartitionStore:
             batch.delete(timer)
         for topic, offset in (checkpoint or {}).items():
             batch.put(CHECKPOINT + topic.encode(), str(offset).encode())
+        if checkpoint:
+            batch.put(CHECKPOINTED_AT, str(time.time_ns() // 1_000_000).encode())
         batch.put(COUNT_KEY, str(count).encode())
         self._db.write(batch)
         self._count = count

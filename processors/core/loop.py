@@ -56,11 +56,13 @@ from ledger.programs import Programs
 from processors.batching import take_batch
 from processors.core import metrics
 from processors.core.batch import BatchApplier
-from processors.core.changelog import owned, restore_partitions
+from processors.core.changelog import open_stores, restore_partitions
+from processors.core.checkpoints import Checkpoints, DeliveryCallback
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
+from processors.core.crashpoints import CrashPoints
 from processors.core.intake import SessionFailed, intake
 from processors.core.purge import InternalPurger
-from processors.core.store import PartitionStore
+from processors.core.store import StateStore
 from processors.produce import ProduceQueueFull, produce, transactional_producer
 from processors.reading import ReadTimeout
 from schemas.contracts import WireContracts
@@ -115,7 +117,15 @@ class CoreSession:
         self.contracts = contracts
         self.stats = stats
         self.clock = BatchClock(clock)
-        self.stores: dict[int, PartitionStore] = {}
+        self.instance_id = instance_id
+        self.crash = CrashPoints(settings.crash_at)
+        self.stores: dict[int, StateStore] = {}
+        topics = settings.topics
+        self.changelog_topics = (
+            topics.state_changelog,
+            topics.state_receipts,
+            topics.state_reversibles,
+        )
         self.positions: dict[tuple[str, int], int] = {}
         self._lag_observed_at = 0.0
         self.partitions = _partition_count(settings)
@@ -172,8 +182,13 @@ class CoreSession:
             return
         partitions = co_partitioned(assigned, self.inputs)
         committed = consumer.committed(assigned, timeout=KAFKA_CALL_TIMEOUT_S)
-        stores = owned(partitions)
-        report = restore_partitions(self.settings, self.contracts, stores, RESTORE_TIMEOUT_S)
+        stores = open_stores(self.settings, partitions, self.instance_id)
+        try:
+            report = restore_partitions(self.settings, self.contracts, stores, RESTORE_TIMEOUT_S)
+        except BaseException:
+            for store in stores.values():
+                store.close()  # a disk store stays locked while open: the next session opens it
+            raise
         self.stores.update(stores)
         for tp in committed:
             self.positions[(tp.topic, tp.partition)] = tp.offset
@@ -195,7 +210,9 @@ class CoreSession:
 
     def _on_revoke(self, consumer: Consumer, revoked: list[TopicPartition]) -> None:
         for tp in revoked:
-            self.stores.pop(tp.partition, None)
+            store = self.stores.pop(tp.partition, None)
+            if store is not None:
+                store.close()
             self.positions.pop((tp.topic, tp.partition), None)
             with contextlib.suppress(KeyError):  # never observed: nothing to remove
                 metrics.LAG.remove(tp.topic, str(tp.partition))
@@ -225,8 +242,20 @@ class CoreSession:
         started = time.perf_counter()
         try:
             self.producer.begin_transaction()
-            for out in result.records:
-                self._produce(out.topic, out.partition, out.key, out.value, out.headers)
+            crash = self.crash
+            crash.begin()
+            crash.reached("begun")
+            checkpoints = Checkpoints(self.changelog_topics, result.records)
+            for index, out in enumerate(result.records):
+                self._produce(
+                    out.topic,
+                    out.partition,
+                    out.key,
+                    out.value,
+                    out.headers,
+                    checkpoints.watch(index),
+                )
+            crash.reached("produced")
             next_positions = dict(self.positions)
             for record in records:
                 next_positions[(record.topic, record.partition)] = record.offset + 1
@@ -239,15 +268,18 @@ class CoreSession:
                 self.producer.send_offsets_to_transaction(
                     offsets, self.consumer.consumer_group_metadata(), KAFKA_CALL_TIMEOUT_S
                 )
+            crash.reached("offsets-sent")
             self.producer.commit_transaction(KAFKA_CALL_TIMEOUT_S)
+            crash.reached("committed")
         except KafkaException as exc:
             error: KafkaError = exc.args[0]
             if error.txn_requires_abort():
                 self._abort(batch_start, error)
                 return
             raise SessionFailed(f"transaction failed: {error}") from exc
-        for store in self.stores.values():
-            store.seal()
+        for partition, store in self.stores.items():
+            store.seal(checkpoints.of(partition))
+        crash.reached("sealed")
         self.positions = next_positions
         self.purger.purge(self.positions)
         commit_seconds = time.perf_counter() - started
@@ -285,9 +317,10 @@ class CoreSession:
         key: bytes | None,
         value: bytes | None,
         headers: list[tuple[str, str | bytes | None]] | None,
+        on_delivery: DeliveryCallback | None = None,
     ) -> None:
         try:
-            produce(self.producer, topic, value, key, partition, headers)
+            produce(self.producer, topic, value, key, partition, headers, on_delivery=on_delivery)
         except ProduceQueueFull as full:
             raise SessionFailed(str(full)) from full
         except KafkaException as exc:
@@ -317,9 +350,11 @@ class CoreSession:
     def close(self) -> None:
         """Leave cleanly: no transaction is open between turns of the loop."""
         try:
-            self.consumer.close()
+            self.consumer.close()  # revokes what it owns: _on_revoke closes those stores
         except (KafkaException, RuntimeError) as exc:
             log.warning("consumer close: %s", exc)
+        for store in self.stores.values():
+            store.close()
         try:
             self.producer.flush(10)
         except KafkaException as exc:

@@ -14,12 +14,34 @@ forgets them after a commit.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 from ledger.model import AccountState
 from ledger.timers import next_due_ms
 
 _ABSENT = None
+
+
+class StateStore(Protocol):
+    """What the core needs of one owned partition's state: this memory store, or the disk
+    store (diskstore.py), which also keeps a checkpoint of the changelog it reflects."""
+
+    partition: int
+
+    def __len__(self) -> int: ...
+    def get(self, key: bytes) -> AccountState | None: ...
+    def load(self, key: bytes, state: AccountState | None) -> None: ...
+    def put(self, key: bytes, state: AccountState) -> None: ...
+    def touched(self) -> Iterator[tuple[bytes, AccountState]]: ...
+    def seal(self, checkpoint: Mapping[str, int] | None = None) -> None: ...
+    def rollback(self) -> int: ...
+    def pop_due(self, now_ms: int) -> list[bytes]: ...
+    def retry_timers(self, key: bytes, at_ms: int) -> None: ...
+    def checkpoint(self) -> dict[str, int]: ...
+    def checkpointed_at_ms(self) -> int | None: ...
+    def wipe(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class PartitionStore:
@@ -56,8 +78,24 @@ class PartitionStore:
         for key in self._before:
             yield key, self.accounts[key]
 
-    def seal(self) -> None:
+    def seal(self, checkpoint: Mapping[str, int] | None = None) -> None:
+        """Forget the batch's undo (memory holds no checkpoint: a restart restores it all)."""
         self._before.clear()
+
+    def checkpoint(self) -> dict[str, int]:
+        return {}
+
+    def checkpointed_at_ms(self) -> int | None:
+        return None
+
+    def wipe(self) -> None:
+        self.accounts.clear()
+        self._timers.clear()
+        self._scheduled.clear()
+        self._before.clear()
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def rollback(self) -> int:
         """Undo the open batch; returns how many accounts were put back."""

@@ -16,6 +16,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from bench.kit.hostile import Workload, generate
 from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
@@ -61,10 +63,13 @@ def _check(settings: Settings, contracts: WireContracts, workload: Workload) -> 
     assert journal_problems(events, workload) == []
 
 
+@pytest.mark.parametrize("state", ["memory", "disk"])
 def test_sigkills_and_rebalances_lose_and_duplicate_nothing(
-    topics: Settings, tmp_path: Path
+    topics: Settings, tmp_path: Path, state: str
 ) -> None:
     settings = _chaos_settings(topics, "chaos")
+    if state == "disk":  # killed with their stores open, restarted from their checkpoints
+        settings = replace(settings, state_dir=str(tmp_path / "state"))
     contracts = WireContracts.for_registry(None)
     workload = generate(
         SEED, contracts, settings.topics, settings.partitions, time.time_ns() // 10**6

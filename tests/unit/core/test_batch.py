@@ -9,13 +9,13 @@ from confluent_kafka import TopicPartition
 from msgspec.structs import replace
 
 from ledger import decide as decide_module
-from ledger.model import CarriedLot, LedgerEvent, Operation, Request, Status
+from ledger.model import AccountState, CarriedLot, LedgerEvent, Operation, Request, Status
 from ledger.programs import Programs
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
 from processors.core.intake import SessionFailed
 from processors.core.loop import co_partitioned
-from processors.core.store import PartitionStore
+from processors.core.store import PartitionStore, StateStore
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
@@ -116,6 +116,11 @@ def test_a_record_on_the_wrong_partition_is_forwarded_not_applied(
     assert all(len(store) == 0 for store in applier.stores.values())
 
 
+def _accounts(store: StateStore) -> dict[bytes, AccountState]:
+    assert isinstance(store, PartitionStore)
+    return dict(store.accounts)
+
+
 def test_rollback_puts_every_touched_account_back(
     contracts: WireContracts, programs: Programs
 ) -> None:
@@ -123,14 +128,14 @@ def test_rollback_puts_every_touched_account_back(
     applier.apply([_record(contracts, _accrue("first"))], NOW_MS)
     for store in applier.stores.values():
         store.seal()
-    snapshot = {p: dict(s.accounts) for p, s in applier.stores.items()}
+    snapshot = {p: _accounts(s) for p, s in applier.stores.items()}
     applier.apply(
         [_record(contracts, _accrue("second")), _record(contracts, _accrue("n", "newcomer"))],
         NOW_MS,
     )
     for store in applier.stores.values():
         store.rollback()
-    assert {p: dict(s.accounts) for p, s in applier.stores.items()} == snapshot
+    assert {p: _accounts(s) for p, s in applier.stores.items()} == snapshot
 
 
 def test_a_timer_popped_by_an_aborted_batch_fires_in_the_next(
