@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bench.kit.hostile import generate
+from bench.kit.hostile import Workload, generate
 from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from processors.core.changelog import open_stores, read_states
@@ -57,17 +57,48 @@ def _disk_equals_changelog(settings: Settings, contracts: WireContracts) -> int:
             store.close()
 
 
+def _disk_settings(topics: Settings, name: str, tmp_path: Path, batch: int) -> Settings:
+    # Short timeouts so a killed core's open transaction and partitions are released fast.
+    return replace(
+        topics,
+        core_group_id=f"{topics.topic_prefix}{name}",
+        transaction_timeout_ms=5_000,
+        session_timeout_ms=6_000,
+        batch_records_max=batch,
+        state_dir=str(tmp_path / "state"),
+    )
+
+
+def _core(settings: Settings, log_path: Path, **env: str) -> LedgerProcess:
+    return LedgerProcess(
+        ["core", "--instance-id", INSTANCE, "--status-interval", "0"],
+        settings_env(settings, **env),
+        log_path,
+    )
+
+
+def _produce(settings: Settings, workload: Workload, rate_per_s: float) -> threading.Thread:
+    producing = threading.Thread(
+        target=produce, args=(settings, workload.items, rate_per_s), daemon=True
+    )
+    producing.start()
+    return producing
+
+
+def _journal_matches_the_model(
+    settings: Settings, contracts: WireContracts, workload: Workload, producing: threading.Thread
+) -> None:
+    producing.join(120)
+    assert not producing.is_alive()
+    messages = read_topic(settings, settings.topics.events, workload.expected_events, 240)
+    events = [contracts.decode_event(m.value() or b"") for m in messages]
+    assert journal_problems(events, workload) == []
+
+
 def test_restarts_replay_only_the_tail_and_the_disk_matches_the_changelog(
     topics: Settings, tmp_path: Path
 ) -> None:
-    settings = replace(
-        topics,
-        core_group_id=f"{topics.topic_prefix}disk",
-        transaction_timeout_ms=5_000,
-        session_timeout_ms=6_000,
-        batch_records_max=300,
-        state_dir=str(tmp_path / "state"),
-    )
+    settings = _disk_settings(topics, "disk", tmp_path, batch=300)
     contracts = WireContracts.for_registry(None)
     workload = generate(
         SEED,
@@ -78,17 +109,10 @@ def test_restarts_replay_only_the_tail_and_the_disk_matches_the_changelog(
         requests=6_000,
         customers=400,
     )
-    core = LedgerProcess(
-        ["core", "--instance-id", INSTANCE, "--status-interval", "0"],
-        settings_env(settings),
-        tmp_path / "core.log",
-    )
+    core = _core(settings, tmp_path / "core.log")
     core.start()
     assert _wait_restore(core, 1) == (0, 0)
-    producing = threading.Thread(
-        target=produce, args=(settings, workload.items, 600.0), daemon=True
-    )
-    producing.start()
+    producing = _produce(settings, workload, 600.0)
     try:
         time.sleep(3)
         assert core.stop() == 0
@@ -101,11 +125,7 @@ def test_restarts_replay_only_the_tail_and_the_disk_matches_the_changelog(
         core.start()
         accounts, records = _wait_restore(core, 3)
         assert records <= 3 * settings.batch_records_max, records
-        producing.join(120)
-        assert not producing.is_alive()
-        messages = read_topic(settings, settings.topics.events, workload.expected_events, 240)
-        events = [contracts.decode_event(m.value() or b"") for m in messages]
-        assert journal_problems(events, workload) == []
+        _journal_matches_the_model(settings, contracts, workload, producing)
     finally:
         core.stop()
     held = _disk_equals_changelog(settings, contracts)
@@ -142,14 +162,7 @@ def test_a_kill_at_every_step_of_the_commit_sequence_loses_and_repeats_nothing(
     """The core SIGKILLs itself at each step in turn (LEDGER_CRASH_AT), restarted each time
     from its disk store, while requests flow; then the journal holds each outcome once and
     the disk holds what the changelog says."""
-    settings = replace(
-        topics,
-        core_group_id=f"{topics.topic_prefix}steps",
-        transaction_timeout_ms=5_000,
-        session_timeout_ms=6_000,
-        batch_records_max=200,
-        state_dir=str(tmp_path / "state"),
-    )
+    settings = _disk_settings(topics, "steps", tmp_path, batch=200)
     contracts = WireContracts.for_registry(None)
     workload = generate(
         SEED + 1,
@@ -160,31 +173,16 @@ def test_a_kill_at_every_step_of_the_commit_sequence_loses_and_repeats_nothing(
         requests=5_000,
         customers=300,
     )
-    producing = threading.Thread(
-        target=produce, args=(settings, workload.items, 400.0), daemon=True
-    )
-    producing.start()
+    producing = _produce(settings, workload, 400.0)
     last = None
     try:
         for step in STEPS:
-            crashing = LedgerProcess(
-                ["core", "--instance-id", INSTANCE, "--status-interval", "0"],
-                settings_env(settings, LEDGER_CRASH_AT=f"{step}:3"),
-                tmp_path / f"core-{step}.log",
-            )
+            crashing = _core(settings, tmp_path / f"core-{step}.log", LEDGER_CRASH_AT=f"{step}:3")
             crashing.start()
             assert _died_by_sigkill(crashing), f"{step}: {crashing.log()[-3000:]}"
-        last = LedgerProcess(
-            ["core", "--instance-id", INSTANCE, "--status-interval", "0"],
-            settings_env(settings),
-            tmp_path / "core-last.log",
-        )
+        last = _core(settings, tmp_path / "core-last.log")
         last.start()
-        producing.join(120)
-        assert not producing.is_alive()
-        messages = read_topic(settings, settings.topics.events, workload.expected_events, 240)
-        events = [contracts.decode_event(m.value() or b"") for m in messages]
-        assert journal_problems(events, workload) == []
+        _journal_matches_the_model(settings, contracts, workload, producing)
     finally:
         if last is not None:
             assert last.stop() == 0
