@@ -16,6 +16,7 @@ from bench.kit.hostile_checks import journal_problems
 from bench.kit.kafka_io import read_topic
 from processors.core.changelog import open_stores, read_states
 from processors.core.crashpoints import STEPS
+from processors.reading import watermarks
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.support.kafka_io import produce
@@ -39,6 +40,17 @@ def _wait_restore(core: LedgerProcess, count: int, timeout_s: float = 90) -> tup
         assert core.alive(), core.log()[-3000:]
         time.sleep(0.2)
     raise AssertionError(f"no restore #{count}: {core.log()[-3000:]}")
+
+
+def _wait_journal(settings: Settings, events: int, timeout_s: float = 120) -> None:
+    """Until the journal holds at least `events` records (not a timing: a count to reach)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        marks = watermarks(settings, settings.topics.events, range(settings.partitions), 30)
+        if sum(high for _, high in marks.values()) >= events:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the journal did not reach {events} events in {timeout_s:.0f} s")
 
 
 def _disk_equals_changelog(settings: Settings, contracts: WireContracts) -> int:
@@ -114,13 +126,13 @@ def test_restarts_replay_only_the_tail_and_the_disk_matches_the_changelog(
     assert _wait_restore(core, 1) == (0, 0)
     producing = _produce(settings, workload, 600.0)
     try:
-        time.sleep(3)
+        _wait_journal(settings, 1_000)  # the core has committed batches: the disk holds them
         assert core.stop() == 0
         core.start()
         accounts, records = _wait_restore(core, 2)
         assert accounts > 0
         assert records == 0, "a clean stop leaves the disk at the changelog's end"
-        time.sleep(3)
+        _wait_journal(settings, 2_500)  # more batches since the restart
         core.signal(signal.SIGKILL)  # mid-batch: the disk is at most one commit behind
         core.start()
         accounts, records = _wait_restore(core, 3)
