@@ -28,6 +28,9 @@ class CoreSettings:
     # under <state_dir>/<instance id>/), so a restart replays only the changelog's tail.
     # None: in memory, restored from the whole changelog on every assignment.
     state_dir: str | None = None
+    # Accounts kept decoded in memory by the disk stores of one core process, shared evenly
+    # by the partitions it owns (the disk holds all of them).
+    state_cache_accounts: int = 200_000
     # Testing only: "STEP:N" makes the core SIGKILL itself at STEP of its Nth transaction
     # (processors/core/crashpoints.py), so tests can crash it at every step of a commit.
     crash_at: str | None = None
@@ -53,6 +56,12 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "crash_at",
         str,
         "testing only: STEP:N kills the core at STEP of its Nth transaction",
+    ),
+    EnvVar(
+        "LEDGER_STATE_CACHE_ACCOUNTS",
+        "state_cache_accounts",
+        int,
+        "accounts a core keeps decoded in memory with LEDGER_STATE_DIR (all partitions)",
     ),
     EnvVar(
         "LEDGER_STATE_DIR",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SETTLED_POLL_S = 0.05
 # A restore writes to a disk store in chunks of this many accounts (memory stays bounded).
-RESTORE_SEAL_ACCOUNTS = 10_000
+RESTORE_SEAL_ACCOUNTS = 2_000
 # Compaction drops a tombstone delete.retention.ms after it was written (a day by default):
 # a store checkpointed longer ago than that might miss a deletion the changelog no longer
 # shows, so it is restored from scratch instead. Half a day leaves a margin.
@@ -103,16 +103,38 @@ def wait_settled(
 States = dict[int, dict[bytes, AccountState]]
 """partition -> account key -> state"""
 
-Changes = dict[int, dict[bytes, AccountState | None]]
-"""partition -> account key -> its state now, None when its state was deleted"""
-
 Starts = Mapping[str, Mapping[int, int]]
 """changelog topic -> partition -> first offset to read"""
 
-Base = Callable[[int, bytes], "AccountState | None"]
-"""(partition, account key) -> the state held before the records read"""
 
-_MISSING = object()
+ReceiptOps = list[tuple[str, "Receipt | None"]]
+ReversibleOps = list[tuple[str, "Reversible | None"]]
+
+
+def with_receipts(
+    state: AccountState, kept: Mapping[str, Receipt], ops: ReceiptOps
+) -> AccountState:
+    """`state` remembering `kept`, then each receipt record of `ops` in order (None: forgotten;
+    one remembered again goes last, as evolve orders them)."""
+    receipts = dict(kept)
+    for request_id, receipt in ops:
+        receipts.pop(request_id, None)
+        if receipt is not None:
+            receipts[request_id] = receipt
+    return msgspec.structs.replace(state, receipts=receipts)
+
+
+def with_reversibles(
+    state: AccountState, kept: Mapping[str, Reversible], ops: ReversibleOps
+) -> AccountState:
+    """`state` holding `kept`, then each reversal record of `ops` in order (None: forgotten)."""
+    reversibles = dict(kept)
+    for request_id, reversible in ops:
+        if reversible is None:
+            reversibles.pop(request_id, None)
+        else:
+            reversibles[request_id] = reversible
+    return msgspec.structs.replace(state, reversibles=reversibles)
 
 
 def read_states(
@@ -120,80 +142,41 @@ def read_states(
 ) -> tuple[States, int]:
     """Every account's state on `partitions`, assembled from the state changelog and the
     receipts and reversal records of the accounts (one record each, tombstones removing
-    them); returns the states and how many records were read."""
-    changes, records = read_changes(settings, contracts, partitions, timeout_s)
-    states: States = {
-        p: {key: state for key, state in accounts.items() if state is not None}
-        for p, accounts in changes.items()
-    }
-    return states, records
-
-
-def read_changes(
-    settings: Settings,
-    contracts: WireContracts,
-    partitions: Iterable[int],
-    timeout_s: float,
-    starts: Starts | None = None,
-    base: Base | None = None,
-) -> tuple[Changes, int]:
-    """The accounts the three changelog topics change from `starts` (the beginning by default)
-    to their end, applied on top of `base` (nothing by default): a restore from scratch, or
-    the tail after a checkpoint. Returns the changed accounts and how many records were read."""
+    them); returns the states and how many records were read. All in memory: for the
+    rebuild and the audit, which compare whole partitions (a restore streams, below)."""
     wanted = list(partitions)
     topics = settings.topics
-    first = starts or {}
-    state_records: dict[int, dict[bytes, AccountState | None]] = {p: {} for p in wanted}
-    receipts: dict[tuple[int, bytes], list[tuple[str, Receipt | None]]] = {}
-    reversibles: dict[tuple[int, bytes], list[tuple[str, Reversible | None]]] = {}
+    states: States = {p: {} for p in wanted}
+    receipts: dict[bytes, ReceiptOps] = {}
+    reversibles: dict[bytes, ReversibleOps] = {}
 
     def load_state(partition: int, key: bytes, value: bytes | None) -> None:
-        state_records[partition][key] = contracts.decode_state(value) if value else None
+        if value:
+            states[partition][key] = contracts.decode_state(value)
+        else:
+            states[partition].pop(key, None)
 
-    def load_receipt(partition: int, key: bytes, value: bytes | None) -> None:
+    def load_receipt(_partition: int, key: bytes, value: bytes | None) -> None:
         account, request_id = split_memory_key(key)
         receipt = contracts.decode_receipt(value)[2] if value else None
-        receipts.setdefault((partition, account), []).append((request_id, receipt))
+        receipts.setdefault(account, []).append((request_id, receipt))
 
-    def load_reversible(partition: int, key: bytes, value: bytes | None) -> None:
+    def load_reversible(_partition: int, key: bytes, value: bytes | None) -> None:
         account, request_id = split_memory_key(key)
         reversible = contracts.decode_reversible(value)[2] if value else None
-        reversibles.setdefault((partition, account), []).append((request_id, reversible))
+        reversibles.setdefault(account, []).append((request_id, reversible))
 
-    records = 0
-    for topic, handle in (
-        (topics.state_changelog, load_state),
-        (topics.state_receipts, load_receipt),
-        (topics.state_reversibles, load_reversible),
-    ):
-        records += read_to_end(settings, topic, wanted, handle, timeout_s, first.get(topic))
-    changes: Changes = {p: {} for p in wanted}
-    touched = {(p, key) for p, accounts in state_records.items() for key in accounts}
-    for partition, key in touched | receipts.keys() | reversibles.keys():
-        before = base(partition, key) if base is not None else None
-        record = state_records[partition].get(key, _MISSING)
-        if record is None:
-            changes[partition][key] = None
-            continue
-        current = before if record is _MISSING else record
-        if not isinstance(current, AccountState):
-            continue  # memory of an account without a state: nothing to attach it to
-        # A state written by an earlier version holds its memory itself: keep it too.
-        kept_receipts = {**current.receipts, **(before.receipts if before else {})}
-        for request_id, receipt in receipts.get((partition, key), ()):
-            kept_receipts.pop(request_id, None)  # re-remembered: goes last, as evolve does
-            if receipt is not None:
-                kept_receipts[request_id] = receipt
-        kept_reversibles = {**current.reversibles, **(before.reversibles if before else {})}
-        for request_id, reversible in reversibles.get((partition, key), ()):
-            if reversible is None:
-                kept_reversibles.pop(request_id, None)
-            else:
-                kept_reversibles[request_id] = reversible
-        changes[partition][key] = msgspec.structs.replace(
-            current, receipts=kept_receipts, reversibles=kept_reversibles
-        )
-    return changes, records
+    records = read_to_end(settings, topics.state_changelog, wanted, load_state, timeout_s)
+    records += read_to_end(settings, topics.state_receipts, wanted, load_receipt, timeout_s)
+    records += read_to_end(settings, topics.state_reversibles, wanted, load_reversible, timeout_s)
+    for accounts in states.values():
+        for key, state in accounts.items():
+            # A state written by an earlier version holds its memory itself: keep it too.
+            with_memory = with_receipts(state, state.receipts, receipts.get(key, []))
+            accounts[key] = with_reversibles(
+                with_memory, state.reversibles, reversibles.get(key, [])
+            )
+    return states, records
 
 
 def restore_partitions(
@@ -244,15 +227,8 @@ def restore_partitions(
             "state of partitions %s does not match the changelog: restoring it from scratch",
             wiped,
         )
-    changes, records = read_changes(
-        settings, contracts, stores, timeout_s, starts, lambda p, key: stores[p].get(key)
-    )
-    for partition, accounts in changes.items():
-        store = stores[partition]
-        for loaded, (key, state) in enumerate(accounts.items(), 1):
-            store.load(key, state)
-            if loaded % RESTORE_SEAL_ACCOUNTS == 0:
-                store.seal()  # no checkpoint yet: an interrupted restore is not trusted
+    records = StreamingRestore(contracts, stores).read(settings, starts, timeout_s)
+    for partition, store in stores.items():
         store.seal({topic: marks[topic][partition][1] for topic in changelog})
     return RestoreReport(
         partitions=tuple(sorted(stores)),
@@ -260,6 +236,98 @@ def restore_partitions(
         accounts=sum(len(store) for store in stores.values()),
         seconds=time.monotonic() - started,
     )
+
+
+class StreamingRestore:
+    """Applies the changelog to the stores as it is read, so a restore holds at most
+    RESTORE_SEAL_ACCOUNTS accounts' changes in memory, not the partition (a disk store may
+    hold tens of millions of accounts). State records first, applied as they come on top of
+    the memory the store already holds; then receipt and reversal records, gathered per
+    account and applied a chunk at a time (a busy account has thousands: one copy of its
+    memory per chunk, not per record). Stores are sealed without a checkpoint every chunk:
+    an interrupted restore is not trusted (no checkpoint, accounts present: wiped next time).
+
+    Same result as `read_changes` but for states written by an earlier version (which held
+    their memory themselves) that a later state record of the same account replaced within
+    the records read: their memory is kept beside the later one's."""
+
+    def __init__(self, contracts: WireContracts, stores: Mapping[int, StateStore]) -> None:
+        self.contracts = contracts
+        self.stores = stores
+        self.loaded = dict.fromkeys(stores, 0)
+        self.receipts: dict[tuple[int, bytes], ReceiptOps] = {}
+        self.reversibles: dict[tuple[int, bytes], ReversibleOps] = {}
+        self.buffered = 0
+
+    def read(self, settings: Settings, starts: Starts, timeout_s: float) -> int:
+        topics = settings.topics
+        wanted = list(self.stores)
+        records = 0
+        for topic, handle in (
+            (topics.state_changelog, self._state),
+            (topics.state_receipts, self._receipt),
+            (topics.state_reversibles, self._reversible),
+        ):
+            records += read_to_end(settings, topic, wanted, handle, timeout_s, starts.get(topic))
+            self._flush()
+        return records
+
+    def _state(self, partition: int, key: bytes, value: bytes | None) -> None:
+        store = self.stores[partition]
+        if not value:
+            store.load(key, None)
+        else:
+            state = self.contracts.decode_state(value)
+            before = store.get(key)
+            if before is not None and (before.receipts or before.reversibles):
+                state = msgspec.structs.replace(
+                    state,
+                    receipts={**state.receipts, **before.receipts},
+                    reversibles={**state.reversibles, **before.reversibles},
+                )
+            store.load(key, state)
+        self._loaded(partition)
+
+    def _receipt(self, partition: int, key: bytes, value: bytes | None) -> None:
+        account, request_id = split_memory_key(key)
+        receipt = self.contracts.decode_receipt(value)[2] if value else None
+        self.receipts.setdefault((partition, account), []).append((request_id, receipt))
+        self._buffered()
+
+    def _reversible(self, partition: int, key: bytes, value: bytes | None) -> None:
+        account, request_id = split_memory_key(key)
+        reversible = self.contracts.decode_reversible(value)[2] if value else None
+        self.reversibles.setdefault((partition, account), []).append((request_id, reversible))
+        self._buffered()
+
+    def _buffered(self) -> None:
+        self.buffered += 1
+        if self.buffered >= RESTORE_SEAL_ACCOUNTS:
+            self._flush()
+
+    def _flush(self) -> None:
+        for (partition, account), receipt_ops in self.receipts.items():
+            state = self.stores[partition].get(account)
+            if state is not None:  # memory of an account without a state: nothing to keep
+                self.stores[partition].load(
+                    account, with_receipts(state, state.receipts, receipt_ops)
+                )
+                self._loaded(partition)
+        for (partition, account), reversible_ops in self.reversibles.items():
+            state = self.stores[partition].get(account)
+            if state is not None:
+                self.stores[partition].load(
+                    account, with_reversibles(state, state.reversibles, reversible_ops)
+                )
+                self._loaded(partition)
+        self.receipts.clear()
+        self.reversibles.clear()
+        self.buffered = 0
+
+    def _loaded(self, partition: int) -> None:
+        self.loaded[partition] += 1
+        if self.loaded[partition] % RESTORE_SEAL_ACCOUNTS == 0:
+            self.stores[partition].seal()
 
 
 def owned(partitions: Iterable[int]) -> dict[int, PartitionStore]:
@@ -275,13 +343,15 @@ def open_stores(
     if settings.state_dir is None:
         return dict(owned(partitions))
     root = Path(settings.state_dir) / instance_id
+    wanted = list(partitions)
+    cache = max(settings.state_cache_accounts // max(len(wanted), 1), 1)
     stores: dict[int, StateStore] = {}
-    for partition in partitions:
+    for partition in wanted:
         path = root / f"{settings.topics.state_changelog}-{partition}"
         try:
-            stores[partition] = DiskPartitionStore(partition, path)
+            stores[partition] = DiskPartitionStore(partition, path, cache)
         except StoreFormatError as exc:
             log.warning("%s: restoring it from scratch", exc)
             shutil.rmtree(path)
-            stores[partition] = DiskPartitionStore(partition, path)
+            stores[partition] = DiskPartitionStore(partition, path, cache)
     return stores

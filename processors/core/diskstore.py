@@ -13,7 +13,8 @@ the changelog, `seal` after a commit, `rollback` after an abort, `load` while re
 - **Timers are an index on disk**: `t` + due time (8 bytes, big endian) + account key, so the
   due ones are a range scan from the start. An entry whose account's earliest timer moved is
   stale; it is checked against the state when it comes due, dropped, or kept for later.
-- **A bounded cache** keeps recently used states decoded; the disk holds them all.
+- **A bounded cache** keeps recently used states decoded; the disk holds them all. A restore
+  does not fill it (it would only evict what batches use).
 
 States are stored with msgspec's MessagePack: local, private to this processor, and tagged
 with `FORMAT`; a store written in another format is not read (the caller rebuilds it from the
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import cast
 
 import msgspec
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteBufferManager
 
 from ledger.model import AccountState
 from ledger.timers import next_due_ms
@@ -44,11 +45,36 @@ COUNT_KEY = META + b":accounts"
 CHECKPOINT = META + b":checkpoint:"
 CHECKPOINTED_AT = META + b":checkpointed-at"
 CACHE_ACCOUNTS_MAX = 100_000
+# RocksDB's own memory, shared by every store of the process: a core owns many partitions,
+# and each database's default memtables (64 MiB, two of them) would add up to gigabytes.
+MEMTABLES_BYTES = 64 * 2**20
+BLOCK_CACHE_BYTES = 64 * 2**20
+WRITE_BUFFER_BYTES = 8 * 2**20
+BLOOM_BITS_PER_KEY = 10
 _DUE = struct.Struct(">Q")
 
 
 class StoreFormatError(Exception):
     """The store on disk was written in another format: rebuild it from the changelog."""
+
+
+_shared: list[tuple[Cache, WriteBufferManager]] = []
+
+
+def _options() -> Options:
+    """Options of a store, with the process's one block cache and memtable budget."""
+    if not _shared:
+        _shared.append((Cache(BLOCK_CACHE_BYTES), WriteBufferManager(MEMTABLES_BYTES, False)))
+    cache, memtables = _shared[0]
+    table = BlockBasedOptions()
+    table.set_block_cache(cache)
+    table.set_bloom_filter(BLOOM_BITS_PER_KEY, False)  # an absent account costs no disk read
+    options = Options(raw_mode=True)
+    options.create_if_missing(True)
+    options.set_block_based_table_factory(table)
+    options.set_write_buffer_manager(memtables)
+    options.set_write_buffer_size(WRITE_BUFFER_BYTES)
+    return options
 
 
 def _scan(db: Rdict, start: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -68,8 +94,7 @@ class DiskPartitionStore:
         self.partition = partition
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._options = Options(raw_mode=True)
-        self._options.create_if_missing(True)
+        self._options = _options()
         self._db = Rdict(str(path), self._options)
         self._closed = False
         stored_format = self._db.get(FORMAT_KEY)
@@ -86,6 +111,7 @@ class DiskPartitionStore:
         # The open batch: states put (None: deleted by a restore), their values before it,
         # timer entries added and taken.
         self._pending: dict[bytes, AccountState | None] = {}
+        self._restored: set[bytes] = set()  # loaded by a restore: not worth a cache entry
         self._before: dict[bytes, AccountState | None] = {}
         self._timers_added: set[bytes] = set()
         self._timers_taken: set[bytes] = set()
@@ -156,6 +182,7 @@ class DiskPartitionStore:
         if key not in self._before:
             self._before[key] = self.get(key)
         self._pending[key] = state
+        self._restored.add(key)
         if state is not None:
             self._schedule(key, state)
 
@@ -180,7 +207,8 @@ class DiskPartitionStore:
             else:
                 batch.put(ACCOUNT + key, self._encoder.encode(state))
                 count += not existed
-                self._remember(key, state)
+                if key not in self._restored:
+                    self._remember(key, state)
         for timer in self._timers_added - self._timers_taken:
             batch.put(timer, b"")
         for timer in self._timers_taken:
@@ -247,6 +275,7 @@ class DiskPartitionStore:
 
     def _forget_batch(self) -> None:
         self._pending.clear()
+        self._restored.clear()
         self._before.clear()
         self._timers_added.clear()
         self._timers_taken.clear()

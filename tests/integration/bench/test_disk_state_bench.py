@@ -1,0 +1,45 @@
+"""`python -m bench.micro.disk_state`, small: every figure is printed, the restart after a
+checkpoint reads nothing, and it leaves no topics behind. No timing is asserted."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from confluent_kafka.admin import AdminClient
+
+from settings import Settings
+from tests.infrastructure import Infrastructure
+
+ROOT = Path(__file__).resolve().parents[3]
+ACCOUNTS = 3_000
+
+
+def test_the_disk_state_benchmark_prints_its_figures(
+    infrastructure: Infrastructure, settings: Settings
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(
+        KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka_bootstrap_servers,
+        REDIS_URL=infrastructure.redis_url,
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.micro.disk_state", "--accounts", str(ACCOUNTS)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    for line in ("seeded", "disk, cold restore", "disk, random reads", "disk used"):
+        assert line in out, out
+    assert re.search(rf"disk, cold restore: {ACCOUNTS:,} accounts from {ACCOUNTS:,}", out), out
+    assert re.search(rf"disk, restart: .*: {ACCOUNTS:,} accounts from 0 changelog", out), out
+    assert re.search(rf"memory, cold restore: {ACCOUNTS:,} accounts from {ACCOUNTS:,}", out), out
+    admin = AdminClient(settings.kafka_config())
+    assert not [t for t in admin.list_topics(timeout=30).topics if t.startswith("bench-disk-")]
