@@ -112,14 +112,13 @@ class DiskPartitionStore:
         # timer entries added and taken.
         self._pending: dict[bytes, AccountState | None] = {}
         self._restored: set[bytes] = set()  # loaded by a restore: not worth a cache entry
-        self._before: dict[bytes, AccountState | None] = {}
+        self._existed: dict[bytes, bool] = {}  # before the batch: for the account count
         self._timers_added: set[bytes] = set()
         self._timers_taken: set[bytes] = set()
 
     def __len__(self) -> int:
         return self._count + sum(
-            (state is not None) - (self._before.get(key) is not None)
-            for key, state in self._pending.items()
+            (state is not None) - self._existed[key] for key, state in self._pending.items()
         )
 
     def close(self) -> None:
@@ -172,15 +171,20 @@ class DiskPartitionStore:
 
     def put(self, key: bytes, state: AccountState) -> None:
         """Set state decided in the open batch."""
-        if key not in self._before:
-            self._before[key] = self.get(key)
+        if key not in self._existed:
+            self._existed[key] = self.get(key) is not None
         self._pending[key] = state
         self._schedule(key, state)
 
     def load(self, key: bytes, state: AccountState | None) -> None:
         """Set restored state; it reaches the disk with the next `seal` (with its checkpoint)."""
-        if key not in self._before:
-            self._before[key] = self.get(key)
+        if key not in self._existed:
+            # Not through get(): a restore must not decode (nor cache) what it replaces.
+            self._existed[key] = (
+                self._pending[key] is not None
+                if key in self._pending
+                else key in self._cache or self._db.get(ACCOUNT + key) is not None
+            )
         self._pending[key] = state
         self._restored.add(key)
         if state is not None:
@@ -199,7 +203,7 @@ class DiskPartitionStore:
         batch = WriteBatch(raw_mode=True)
         count = self._count
         for key, state in self._pending.items():
-            existed = self._before.get(key) is not None
+            existed = self._existed[key]
             if state is None:
                 batch.delete(ACCOUNT + key)
                 count -= existed
@@ -207,7 +211,9 @@ class DiskPartitionStore:
             else:
                 batch.put(ACCOUNT + key, self._encoder.encode(state))
                 count += not existed
-                if key not in self._restored:
+                if key in self._restored:
+                    self._cache.pop(key, None)  # what it held is older than the restore
+                else:
                     self._remember(key, state)
         for timer in self._timers_added - self._timers_taken:
             batch.put(timer, b"")
@@ -276,6 +282,6 @@ class DiskPartitionStore:
     def _forget_batch(self) -> None:
         self._pending.clear()
         self._restored.clear()
-        self._before.clear()
+        self._existed.clear()
         self._timers_added.clear()
         self._timers_taken.clear()
