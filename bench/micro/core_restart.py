@@ -90,7 +90,13 @@ class Accruals(threading.Thread):
 
 
 def first_new_event(settings: Settings, started: float, core: Child, accruals: Accruals) -> float:
-    """Seconds from `started` until a journal event committed after now can be read."""
+    """Seconds from `started` until the journal holds an event decided by the new process.
+
+    Not merely the first event read: a core killed just after asking the broker to commit
+    leaves a transaction that the broker completes on its own, whose events appear after the
+    restart. So an event counts only if it was processed after the new process started."""
+    contracts = WireContracts.for_registry(None)
+    started_ms = time.time_ns() // 10**6 - round((time.monotonic() - started) * 1000)
     consumer = Consumer(
         settings.kafka_config(
             {"group.id": f"{settings.topic_prefix}watch", "isolation.level": "read_committed"}
@@ -107,7 +113,9 @@ def first_new_event(settings: Settings, started: float, core: Child, accruals: A
         while time.monotonic() < deadline:
             message = consumer.poll(0.05)
             if message is not None and message.error() is None:
-                return time.monotonic() - started
+                event = contracts.decode_event(message.value() or b"")
+                if event.processed_at_ms >= started_ms:
+                    return time.monotonic() - started
             if not core.alive():
                 raise SystemExit(f"the core exited:\n{core.log_tail()}")
             if accruals.error is not None:
@@ -124,14 +132,24 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def restores(core: Child) -> list[tuple[str, str, str]]:
+    """(accounts, changelog records, seconds) of each restore in the core's log so far."""
+    if not core.log_path.exists():
+        return []
+    return RESTORED.findall(core.log_path.read_text(errors="replace"))
+
+
 def start_and_wait(
     label: str, settings: Settings, core: Child, cwd: Path, accruals: Accruals
 ) -> None:
+    before = len(restores(core))
     started = time.monotonic()
     core.start(cwd)
     serving = first_new_event(settings, started, core, accruals)
-    restored = RESTORED.findall(core.log_path.read_text(errors="replace"))
-    accounts, records, seconds = restored[-1] if restored else ("?", "?", "?")
+    restored = restores(core)[before:]
+    if not restored:
+        raise SystemExit(f"{label}: serving, yet no restore in the log:\n{core.log_tail()}")
+    accounts, records, seconds = restored[0]
     print(
         f"{label}: serving again {serving:.1f} s after start; restored {int(accounts):,} "
         f"accounts from {int(records):,} changelog records in {seconds} s; "
