@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import tempfile
@@ -17,6 +18,8 @@ from gateway.metrics import MULTIPROCESS_DIRECTORY, serve_workers
 from gateway.tls import uvicorn_tls_options
 from settings import Settings
 from settings.programs import load_programs
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
@@ -59,9 +62,8 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     tls = uvicorn_tls_options(settings)
     options.update(tls)
     scheme = "https" if tls else "http"
-    print(
-        f"gateway listening on {scheme}://{settings.gateway_host}:{settings.gateway_port}",
-        flush=True,
+    log.info(
+        "gateway listening on %s://%s:%d", scheme, settings.gateway_host, settings.gateway_port
     )
     if settings.gateway_workers > 1:
         _run_workers(settings, options)

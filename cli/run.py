@@ -9,17 +9,20 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 from dataclasses import replace
 from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
 from cli.devstack import Stack
+from cli.logs import RESET, resolve_format
 from cli.notify import partners_configured
 from cli.services import add_shape_arguments, shape_of
 from cli.supervisor import Supervisor
 from processors.topics import ensure_topics, ledger_topics
 from settings import Settings
+from settings.programs import load_programs
 
 
 def register(subparsers: Any) -> None:
@@ -84,9 +87,34 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"[run] topics ready under {settings.topic_prefix!r} ({len(report.created)} created)")
     print(f"[run] Kafka {settings.kafka_bootstrap_servers}")
     print(f"[run] running {', '.join(children)}; Ctrl-C stops them")
+    readable = resolve_format(settings.log_format, sys.stdout)
+    if readable != "json":
+        # The children write to a pipe, where `auto` would mean JSON: ask for what this
+        # terminal shows.
+        env["LEDGER_LOG_FORMAT"] = readable
+        print(banner(settings, colour=readable == "color"), flush=True)
+    else:
+        scheme = "https" if settings.gateway_tls_cert_file else "http"
+        print(
+            f"[run] HTTP API on {scheme}://{settings.gateway_host}:{settings.gateway_port} "
+            "(docs: /docs)"
+        )
+    return Supervisor(children, env, child_env, colour=readable == "color").run()
+
+
+def banner(settings: Settings, colour: bool) -> str:
+    """Where to go next, for a person at a terminal: the URLs and the first key's command."""
     scheme = "https" if settings.gateway_tls_cert_file else "http"
-    print(
-        f"[run] HTTP API on {scheme}://{settings.gateway_host}:{settings.gateway_port} "
-        "(docs: /docs)"
+    url = f"{scheme}://{settings.gateway_host}:{settings.gateway_port}"
+    program = next(iter(load_programs(settings.programs_config)), "PROGRAM")
+    bold = "\x1b[1m" if colour else ""
+    reset = RESET if colour else ""
+    rows = (
+        ("API", url),
+        ("API docs", f"{url}/docs"),
+        ("Dashboard", f"{url}/dashboard"),
+        ("First key", f"ledger keys create --program {program} --scopes admin --label me"),
+        ("Stop", "Ctrl-C (Kafka and Redis keep running: ledger services down)"),
     )
-    return Supervisor(children, env, child_env).run()
+    lines = [f"{bold}Reward ledger{reset}"] + [f"  {name:<10} {value}" for name, value in rows]
+    return "\n".join(lines)

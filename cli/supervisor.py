@@ -2,7 +2,8 @@
 
 Each child's output is echoed with its name in front; a child that dies is started again
 after a growing pause (a crash loop must not spin); SIGTERM or Ctrl-C stops every child with
-SIGTERM, so each one commits or aborts its open transaction before exiting.
+SIGTERM, so each one commits or aborts its open transaction before exiting. On a terminal the
+names are coloured, one colour per process, and padded so the messages line up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ RESTART_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER_S = 60.0
 STOP_TIMEOUT_S = 60.0
 POLL_S = 0.5
+NAME_COLOURS = ("\x1b[36m", "\x1b[35m", "\x1b[34m", "\x1b[33m", "\x1b[32m", "\x1b[96m")
+RESET = "\x1b[0m"
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Child:
     failures: int = 0
     restart_at: float = 0.0
     pumps: list[threading.Thread] = field(default_factory=list)
+    prefix: str = ""  # what its lines start with: `[name]`, padded, maybe coloured
 
 
 class Supervisor:
@@ -40,9 +44,15 @@ class Supervisor:
         children: Mapping[str, Sequence[str]],
         env: Mapping[str, str],
         child_env: Mapping[str, Mapping[str, str]] | None = None,
+        colour: bool = False,
     ) -> None:
         own = child_env or {}
         self.children = [Child(name, argv, own.get(name, {})) for name, argv in children.items()]
+        width = max(len(name) for name in children) + 2
+        for n, child in enumerate(self.children):
+            label = f"[{child.name}]".ljust(width)
+            paint = NAME_COLOURS[n % len(NAME_COLOURS)]
+            child.prefix = f"{paint}{label}{RESET}" if colour else label
         self.env = dict(env)
         self.stopping = threading.Event()
 
@@ -72,7 +82,7 @@ class Supervisor:
     def _echo(self, child: Child) -> None:
         assert child.process is not None and child.process.stdout is not None
         for line in child.process.stdout:
-            sys.stdout.write(f"[{child.name}] {line.decode(errors='replace')}")
+            sys.stdout.write(f"{child.prefix} {line.decode(errors='replace')}")
             sys.stdout.flush()
 
     def _watch(self, child: Child) -> None:

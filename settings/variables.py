@@ -20,6 +20,8 @@ class EnvVar:
     description: str
     # Integers below this are refused; 0 is allowed only where it means "off".
     minimum: int = 1
+    # For a text setting: the values it may take (empty: any).
+    choices: tuple[str, ...] = ()
 
     def parse(self, raw: str) -> object:
         if self.kind is int:
@@ -30,4 +32,8 @@ class EnvVar:
             if value < self.minimum:
                 raise SettingsError(f"{self.name} must be at least {self.minimum}, got {value}")
             return value
+        if self.choices and raw not in self.choices:
+            raise SettingsError(
+                f"{self.name} must be one of {', '.join(self.choices)}, got {raw!r}"
+            )
         return raw

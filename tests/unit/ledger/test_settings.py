@@ -19,7 +19,10 @@ def test_defaults_without_environment() -> None:
 @pytest.mark.parametrize("var", ENV_VARS, ids=[var.name for var in ENV_VARS])
 def test_every_variable_is_read(var: EnvVar) -> None:
     """Each variable sets its own attribute, to a value other than the default."""
-    raw = str(var.minimum + 4321) if var.kind is int else f"x-{var.name.lower()}"
+    if var.choices:
+        raw = next(choice for choice in var.choices if choice != getattr(Settings(), var.attribute))
+    else:
+        raw = str(var.minimum + 4321) if var.kind is int else f"x-{var.name.lower()}"
     default = getattr(Settings(), var.attribute)
     read = getattr(Settings.from_env({var.name: raw}), var.attribute)
     assert read == var.parse(raw) and read != default
@@ -37,6 +40,11 @@ def test_clients_follow_the_local_stack_ports_unless_told_otherwise() -> None:
     assert moved.redis_url == "redis://127.0.0.1:16379/0"
     explicit = Settings.from_env({"LEDGER_KAFKA_PORT": "19092", "KAFKA_BOOTSTRAP_SERVERS": "k:1"})
     assert explicit.kafka_bootstrap_servers == "k:1"
+
+
+def test_a_value_outside_the_choices_names_the_variable_and_the_choices() -> None:
+    with pytest.raises(SettingsError, match="LEDGER_LOG_FORMAT must be one of auto, json"):
+        Settings.from_env({"LEDGER_LOG_FORMAT": "yaml"})
 
 
 @pytest.mark.parametrize("raw", ["twelve", "0", "-3", "1.5"])
