@@ -115,6 +115,7 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
         LEDGER_MIRROR_METRICS_PORT="0",
         LEDGER_AUDITOR_METRICS_PORT="0",
         LEDGER_GATEWAY_METRICS_PORT="0",
+        LEDGER_NOTIFY_METRICS_PORT="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)

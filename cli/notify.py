@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cli.logs import configure_logging
+from cli.metrics_server import serve_metrics
 from processors.notify.redeliver import redeliver
 from processors.notify.subscriptions import PartnerConfigError, load_subscriptions
 from processors.notify.worker import PartnerWorker
@@ -56,6 +57,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if not subscriptions:
         print(f"no partner subscriptions in {settings.partners_config}: nothing to notify")
         return 0
+    serve_metrics(settings.notify_metrics_port, settings.metrics_host)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs the local stack needs, only when they are missing:
 # redis-server (Redis), a Java 17+ runtime and Maven (the Kafka broker and its jars), Chromium
-# (the dashboard's headless browser test) and wrk (the HTTP load generator of the benchmarks).
+# (the dashboard's headless browser test), wrk (the HTTP load generator of the benchmarks) and
+# promtool (Debian's prometheus package: the alerting rules' unit tests).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

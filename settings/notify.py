@@ -11,6 +11,7 @@ from settings.variables import EnvVar
 class NotifySettings:
     notify_group_id: str = "ledger-notify"
     partners_config: str = "config/partners.toml"
+    notify_metrics_port: int = 9105
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -21,4 +22,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "consumer group prefix of the partner notifier (one group per partner)",
     ),
     EnvVar("LEDGER_PARTNERS_CONFIG", "partners_config", str, "partner webhook subscriptions"),
+    EnvVar(
+        "LEDGER_NOTIFY_METRICS_PORT",
+        "notify_metrics_port",
+        int,
+        "port of the notifier's /metrics (deliveries, dead letters by partner); 0: none",
+        minimum=0,
+    ),
 )

@@ -23,7 +23,7 @@ import threading
 import httpx
 from confluent_kafka import Consumer, KafkaError, Message
 
-from processors.notify import outbox
+from processors.notify import metrics, outbox
 from processors.notify.delivery import Deliverer
 from processors.notify.outbox import DeadLetter, dead_letter
 from processors.notify.payload import event_payload
@@ -103,6 +103,7 @@ class PartnerWorker(threading.Thread):
                         outbox.next_offsets(batch),
                     )
                     self.dead_lettered += len(letters)
+                    metrics.DEAD_LETTERS.labels(self.subscription.partner).inc(len(letters))
             finally:
                 consumer.close()
 
@@ -127,6 +128,7 @@ class PartnerWorker(threading.Thread):
                 return None
             if result.delivered:
                 self.delivered += 1
+                metrics.DELIVERED.labels(self.subscription.partner).inc()
                 continue
             log.warning(
                 "notification dead-lettered after %d attempts: %s",
