@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 import redis.asyncio
 from fastapi import FastAPI
 
+from gateway.account_streams import AccountStreams
 from gateway.auth import KeyStore
 from gateway.bodylimit import BodyLimitMiddleware
 from gateway.dashboard.activity import Activity
 from gateway.dashboard.lag import JournalLag
+from gateway.dashboard.lag_sampler import LagSampler
 from gateway.headers import SecurityHeadersMiddleware
 from gateway.idempotency import IdempotencyStore
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
@@ -27,7 +29,7 @@ from gateway.problems import install_problem_handlers
 from gateway.process_state import ProcessState
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
-from gateway.routes import dashboard, ops, reads, transactions
+from gateway.routes import dashboard, events, ops, reads, transactions
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import Program
@@ -59,6 +61,47 @@ def _outcome_route(
     return waiter, RequestProducer(settings, reply_to)
 
 
+def _process_state(
+    settings: Settings,
+    programs: Mapping[str, Program],
+    client: redis.asyncio.Redis,
+    metrics: GatewayMetrics,
+) -> ProcessState:
+    """Everything the routes use, built once per process (started by the lifespan)."""
+    read_model = ReadModel(client, settings.redis_key_prefix)
+    activity = Activity()
+    waiter, producer = _outcome_route(client, settings)
+    claims = IdempotencyStore(client, settings.redis_key_prefix)
+    writer = Writer(
+        producer,
+        WireContracts.for_registry(settings.schema_registry_url),
+        claims,
+        waiter,
+        read_model,
+        programs,
+        settings.gateway_outcome_timeout_ms / 1000,
+        activity=activity,
+    )
+    lag = JournalLag(settings, read_model)
+    account_streams = AccountStreams(client, settings.redis_key_prefix)
+    return ProcessState(
+        settings=settings,
+        programs=programs,
+        redis=client,
+        read_model=read_model,
+        keys=KeyStore(client, settings.redis_key_prefix),
+        limiter=RateLimiter(client, settings.redis_key_prefix),
+        claims=claims,
+        producer=producer,
+        waiter=waiter,
+        writer=writer,
+        metrics=metrics,
+        activity=activity,
+        lag=lag,
+        account_streams=account_streams,
+    )
+
+
 def create_app(settings: Settings, programs: Mapping[str, Program] | None = None) -> FastAPI:
     metrics = GatewayMetrics()
 
@@ -72,40 +115,18 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
             timeout=REDIS_CONNECTION_WAIT_S,
         )
         client = redis.asyncio.Redis(connection_pool=pool)
-        read_model = ReadModel(client, settings.redis_key_prefix)
-        activity = Activity()
-        waiter, producer = _outcome_route(client, settings)
-        claims = IdempotencyStore(client, settings.redis_key_prefix)
-        writer = Writer(
-            producer,
-            WireContracts.for_registry(settings.schema_registry_url),
-            claims,
-            waiter,
-            read_model,
-            configured,
-            settings.gateway_outcome_timeout_ms / 1000,
-            activity=activity,
-        )
-        lag = JournalLag(settings, read_model)
-        app.state.services = ProcessState(
-            settings=settings,
-            programs=configured,
-            redis=client,
-            read_model=read_model,
-            keys=KeyStore(client, settings.redis_key_prefix),
-            limiter=RateLimiter(client, settings.redis_key_prefix),
-            claims=claims,
-            producer=producer,
-            waiter=waiter,
-            writer=writer,
-            metrics=metrics,
-            activity=activity,
-            lag=lag,
-        )
+        app.state.services = services = _process_state(settings, configured, client, metrics)
+        waiter, producer, lag = services.waiter, services.producer, services.lag
+        account_streams = services.account_streams
+        sampler = LagSampler(settings, client, lag)
         await waiter.start()
+        await account_streams.start()
+        await sampler.start()
         try:
             yield
         finally:
+            await sampler.stop()
+            await account_streams.stop()
             await waiter.stop()
             lag.close()
             producer.close()
@@ -121,6 +142,7 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
     install_problem_handlers(app)
     app.include_router(transactions.router)
     app.include_router(reads.router)
+    app.include_router(events.router)
     app.include_router(ops.router)
     app.include_router(dashboard.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import redis.asyncio
 
+from gateway.account_streams import AccountStreams
 from gateway.auth import KeyStore
 from gateway.dashboard.activity import Activity
 from gateway.dashboard.lag import JournalLag
@@ -36,3 +37,4 @@ class ProcessState:
     metrics: GatewayMetrics
     activity: Activity
     lag: JournalLag
+    account_streams: AccountStreams

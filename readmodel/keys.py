@@ -22,8 +22,16 @@ beside the live one and swap it in with one SET (readers never see a half-built 
                                             outcomes of the requests it produced
     P + "activity:{second}"                 hash    outcomes the mirror published in that
                                                     second of processing time, by
-                                                    "{program}|{status}" and
-                                                    "{program}|reason|{reason}" (expires)
+                                                    "{program}|{status}",
+                                                    "{program}|reason|{reason}",
+                                                    "{program}|op|{operation}" and
+                                                    "{program}|fresh|{bound ms or inf}"
+                                                    (request sent -> visible) (expires)
+    P + "events:{program}:{account}"        pub/sub channel of one account: each history
+                                            entry (JSON) as it becomes visible (the SSE
+                                            stream of gateway/routes/events.py)
+    P + "dashboard:lag:{slot}"              hash    "journal", "core": lag sampled in that
+                                                    LAG_SAMPLE_S slot by a gateway (expires)
     P + "audit:last"                        string  JSON report of the last audit
 
 `{program}`, `{account}` and `{request_id}` are written with `key_part`: `%` as `%25` and `:`
@@ -128,8 +136,17 @@ def valid_reply_to(raw: bytes | None) -> str | None:
     return text if REPLY_TO_PATTERN.fullmatch(text) else None
 
 
-ACTIVITY_TTL_S = 120
-"""Seconds a per-second activity counter is kept: the dashboard shows the last minute."""
+SERIES_WINDOW_S = 900
+"""What the dashboard's charts span: the last 15 minutes."""
+
+ACTIVITY_TTL_S = SERIES_WINDOW_S + 60
+"""Seconds a per-second activity counter (or a lag sample) is kept: the charts' window."""
+
+LAG_SAMPLE_S = 10
+"""One lag sample per this many seconds (`lag_sample_key`)."""
+
+FRESHNESS_BOUNDS_MS = (10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000)
+"""Upper bounds of the freshness buckets the mirror counts (anything slower: "inf")."""
 
 
 def activity_suffix(second: int) -> str:
@@ -141,24 +158,48 @@ def activity_key(prefix: str, second: int) -> str:
     return f"{prefix}{activity_suffix(second)}"
 
 
-def activity_fields(program: str, status: str, reason: str | None) -> list[str]:
-    """The counters one outcome adds 1 to: its status, and a rejection's reason."""
-    fields = [f"{key_part(program)}{TOTALS_SEPARATOR}{status}"]
+def activity_fields(program: str, operation: str, status: str, reason: str | None) -> list[str]:
+    """The counters one outcome adds 1 to: its status, its operation, a rejection's reason.
+    (Its freshness bucket is counted by the mirror's script, which knows when it is visible:
+    the field is `freshness_field_prefix(program)` + the bucket's bound.)"""
+    part, sep = key_part(program), TOTALS_SEPARATOR
+    fields = [f"{part}{sep}{status}", f"{part}{sep}op{sep}{operation}"]
     if status == "REJECTED":
-        reason_field = f"{key_part(program)}{TOTALS_SEPARATOR}reason{TOTALS_SEPARATOR}{reason}"
-        fields.append(reason_field)
+        fields.append(f"{part}{sep}reason{sep}{reason}")
     return fields
 
 
+def freshness_field_prefix(program: str) -> str:
+    return f"{key_part(program)}{TOTALS_SEPARATOR}fresh{TOTALS_SEPARATOR}"
+
+
+ACTIVITY_KINDS = ("reason", "op", "fresh")
+
+
 def parse_activity_field(field: str) -> tuple[str, str, str] | None:
-    """(program, "status", status) or (program, "reason", reason); None for anything else.
-    The program comes back as `key_part` wrote it: compare with `key_part(program)`."""
+    """(program, kind, value): kind "status", "reason", "op" or "fresh" (value: a bound in ms
+    or "inf"); None for anything else. The program comes back as `key_part` wrote it: compare
+    with `key_part(program)`."""
     parts = field.split(TOTALS_SEPARATOR)
     if len(parts) == 2:
         return parts[0], "status", parts[1]
-    if len(parts) == 3 and parts[1] == "reason":
-        return parts[0], "reason", parts[2]
+    if len(parts) == 3 and parts[1] in ACTIVITY_KINDS:
+        return parts[0], parts[1], parts[2]
     return None
+
+
+def account_events_suffix(program: str, account: str) -> str:
+    """The account's event channel, under the prefix (not a generation: it outlives swaps)."""
+    return f"events:{key_part(program)}:{key_part(account)}"
+
+
+def account_events_channel(prefix: str, program: str, account: str) -> str:
+    return f"{prefix}{account_events_suffix(program, account)}"
+
+
+def lag_sample_key(prefix: str, slot: int) -> str:
+    """The lag sampled in slot `slot` (seconds since the epoch // LAG_SAMPLE_S)."""
+    return f"{prefix}dashboard:lag:{slot}"
 
 
 def audit_last(prefix: str) -> str:

@@ -19,10 +19,12 @@ from readmodel.keys import (
     TOTALS_SEPARATOR,
     BalanceAfter,
     Outcome,
+    account_events_suffix,
     account_suffix,
     accounts_suffix,
     activity_fields,
     activity_suffix,
+    freshness_field_prefix,
     history_suffix,
     outcome_to_json,
     request_suffix,
@@ -95,6 +97,8 @@ def script_argument(event: LedgerEvent, offset: int, reply_channel: str | None =
         if applied
         else [],
         "h": history_entry_to_json(history_entry(event)),
+        # Where the history entry is published for the account's live streams.
+        "ke": account_events_suffix(program, account),
         "r": outcome_to_json(event_outcome(event)),
         # The request's final outcome (applied, or a remembered rejection): it replaces
         # whatever status was stored; any other reply never hides a stored status.
@@ -102,8 +106,14 @@ def script_argument(event: LedgerEvent, offset: int, reply_channel: str | None =
         # The activity counters (keys.activity_fields) of the second it was processed in.
         "kc": activity_suffix(event.processed_at_ms // 1000),
         "cf": activity_fields(
-            program, event.status.value, event.reason.value if event.reason else None
+            program,
+            event.request.operation.value,
+            event.status.value,
+            event.reason.value if event.reason else None,
         ),
+        # When its request was sent, for the freshness bucket the script counts.
+        "rq": event.request.requested_at_ms,
+        "fp": freshness_field_prefix(program),
     }
     if reply_channel is not None:
         argument["rc"] = reply_channel

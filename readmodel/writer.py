@@ -17,6 +17,7 @@ import redis
 
 from readmodel.keys import (
     ACTIVITY_TTL_S,
+    FRESHNESS_BOUNDS_MS,
     OFFSETS_SUFFIX,
     PROGRAMS_SUFFIX,
     live_pointer,
@@ -94,6 +95,7 @@ def script_args(
         OFFSETS_SUFFIX,
         PROGRAMS_SUFFIX,
         ACTIVITY_TTL_S,
+        ",".join(str(bound) for bound in FRESHNESS_BOUNDS_MS),
         *batch.arguments,
     ]
 

@@ -31,9 +31,11 @@ Counters = Mapping[int, Mapping[str, int]]
 """second -> the activity hash of that second (field -> count)."""
 
 
-async def read_counters(client: redis.asyncio.Redis, prefix: str, now_s: float) -> Counters:
-    """The activity hashes of the window ending at `now_s`, in one round trip."""
-    seconds = [int(now_s) - n for n in range(WINDOW_S)]
+async def read_counters(
+    client: redis.asyncio.Redis, prefix: str, now_s: float, window_s: int = WINDOW_S
+) -> Counters:
+    """The activity hashes of the `window_s` seconds ending at `now_s`, in one round trip."""
+    seconds = [int(now_s) - n for n in range(window_s)]
     pipe = client.pipeline(transaction=False)
     for second in seconds:
         pipe.hgetall(activity_key(prefix, second))
@@ -89,7 +91,10 @@ class Activity:
                 if parsed is None or parsed[0] not in visible:
                     continue
                 _, kind, value = parsed
-                (statuses if kind == "status" else reasons)[value] += count
+                if kind == "status":
+                    statuses[value] += count
+                elif kind == "reason":
+                    reasons[value] += count
         total = sum(statuses.values())
         recent = sorted(
             s for at, program, s in self._freshness if at >= now - WINDOW_S and program in names

@@ -10,9 +10,10 @@ from typing import Any
 
 import redis.asyncio
 
-from gateway.dashboard.activity import Activity, read_counters
+from gateway.dashboard.activity import WINDOW_S, Activity, read_counters
 from gateway.dashboard.lag import JournalLag
-from readmodel.keys import audit_last
+from gateway.dashboard.series import build_series, read_lag_samples
+from readmodel.keys import SERIES_WINDOW_S, audit_last
 from readmodel.reader import ReadModel
 
 
@@ -58,11 +59,15 @@ async def snapshot(
     visible_programs: Iterable[str],
 ) -> dict[str, Any]:
     visible = list(visible_programs)
+    now_s = time.time()
+    # One read of the charts' window; the figures use its last minute.
+    counters = await read_counters(client, prefix, now_s, SERIES_WINDOW_S + WINDOW_S)
+    last_minute = {s: fields for s, fields in counters.items() if s > now_s - WINDOW_S}
+    lag_samples = await read_lag_samples(client, prefix, now_s)
     return {
         "generated_at_ms": time.time_ns() // 1_000_000,
-        "activity": asdict(
-            activity.view(visible, await read_counters(client, prefix, time.time()))
-        ),
+        "activity": asdict(activity.view(visible, last_minute)),
+        "series": asdict(build_series(visible, counters, lag_samples, now_s)),
         "lag": asdict(await lag.view()),
         "totals": await program_totals(read_model, visible),
         "audit": await last_audit(client, prefix, visible),

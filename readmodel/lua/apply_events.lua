@@ -26,7 +26,8 @@
 -- ARGV[13] suffix of the offsets hash under the generation
 -- ARGV[14] suffix of the programs set under the generation
 -- ARGV[15] seconds an activity counter (P + "activity:{second}") is kept
--- ARGV[16..] events, JSON (readmodel/projection.py); amounts are strings so Lua's
+-- ARGV[16] freshness bucket bounds in ms, ascending, comma-separated (keys.FRESHNESS_BOUNDS_MS)
+-- ARGV[17..] events, JSON (readmodel/projection.py); amounts are strings so Lua's
 --            doubles never touch them
 --
 -- Returns {status, generation, stored offset, events applied}; status is
@@ -151,9 +152,29 @@ local channel = ARGV[12]
 local activity_ttl = tonumber(ARGV[15])
 local counting = {} -- activity counters already given their expiry in this call
 local programs_key = base .. ARGV[14]
+local fresh_bounds = {}
+for bound in string.gmatch(ARGV[16], '[^,]+') do
+  fresh_bounds[#fresh_bounds + 1] = tonumber(bound)
+end
+local now_ms = nil -- Redis's clock, read once: when this batch becomes visible
 local applied = 0
 
-for i = 16, #ARGV do
+-- The bucket of a request sent at `sent_ms` that becomes visible now.
+local function freshness_bucket(sent_ms)
+  if not now_ms then
+    local time = redis.call('TIME')
+    now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  end
+  local age = now_ms - sent_ms
+  for _, bound in ipairs(fresh_bounds) do
+    if age <= bound then
+      return tostring(bound)
+    end
+  end
+  return 'inf'
+end
+
+for i = 17, #ARGV do
   local e = cjson.decode(ARGV[i])
   if e.o > stored then
     local account_key = base .. e.ka
@@ -193,9 +214,14 @@ for i = 16, #ARGV do
       if mode == 'mirror' then
         -- To the gateway process that waits for it (e.rc, its reply channel), else to all.
         redis.call('PUBLISH', e.rc or channel, e.r)
+        -- To the account's live event streams (SSE), in journal order.
+        redis.call('PUBLISH', prefix .. e.ke, e.h)
         local activity_key = prefix .. e.kc
         for _, field in ipairs(e.cf) do
           redis.call('HINCRBY', activity_key, field, 1)
+        end
+        if e.rq > 0 then
+          redis.call('HINCRBY', activity_key, e.fp .. freshness_bucket(e.rq), 1)
         end
         if not counting[activity_key] then
           redis.call('EXPIRE', activity_key, activity_ttl)

@@ -1,10 +1,12 @@
 """The dashboard in a real headless Chromium: it loads `/dashboard#key=...`, polls
 `/v1/dashboard`, and the figures of real traffic (applied and rejected writes through the
-gateway, program totals, the mirror's last audit) appear in the rendered DOM. The screenshot
-is kept as test-artifacts/dashboard.png."""
+gateway, program totals, the mirror's last audit) appear in the rendered DOM, and its SVG
+charts draw them: lines off the baseline that move as more load is sent. The screenshot is
+kept as test-artifacts/dashboard.png."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
@@ -75,7 +77,7 @@ def browse(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[
         "--disable-sync",
         f"--user-data-dir={profile}",
         "--virtual-time-budget=8000",
-        "--window-size=1280,900",
+        "--window-size=1280,1500",
         *extra,
         url,
     ]
@@ -166,3 +168,71 @@ def test_dashboard_shows_live_figures_in_headless_chromium(ledger: Ledger, tmp_p
     browse(url, tmp_path / "profile-shot", f"--screenshot={screenshot}")
     image = screenshot.read_bytes()
     assert image.startswith(PNG_MAGIC) and len(image) > 10_000
+
+
+BASELINE_Y = 148.0  # the charts' zero line (PLOT.bottom in gateway/dashboard/page.py)
+
+
+def drawn(dom: str, series: str) -> list[tuple[float, float]]:
+    """The points of the `<path data-series=...>` the page drew for `series`."""
+    for tag in re.findall(r"<path\b[^>]*>", dom):
+        if f'data-series="{series}"' in tag:
+            d = re.search(r'\bd="([^"]*)"', tag)
+            assert d is not None, tag
+            # Absolute moves and lines only (an isolated point adds a relative "l0.01 0").
+            pairs = re.findall(r"[ML](-?[\d.]+) (-?[\d.]+)", d.group(1))
+            return [(float(x), float(y)) for x, y in pairs]
+    raise AssertionError(f"no path for {series} in the page")
+
+
+def _charted_accrues(data: dict[str, Any]) -> int:
+    """ACCRUE outcomes of acme in the finished steps of the charts."""
+    acme = data["series"]["programs"].get("acme", {})
+    accrue = acme.get("throughput_by_operation", {}).get("ACCRUE", [])
+    return int(sum(accrue) * data["series"]["step_s"] + 0.5)
+
+
+def _wait_for_series(ledger: Ledger, token: str, accrues: int) -> dict[str, Any]:
+    """/v1/dashboard once the finished steps hold at least `accrues` ACCRUE outcomes."""
+    deadline = time.monotonic() + WAIT_S
+    with ledger.client(token) as client:
+        while True:
+            data: dict[str, Any] = client.get("/v1/dashboard").json()
+            if _charted_accrues(data) >= accrues:
+                return data
+            assert time.monotonic() < deadline, data["series"]
+            time.sleep(1)
+
+
+def test_the_charts_draw_real_data_and_move_as_load_is_sent(ledger: Ledger, tmp_path: Path) -> None:
+    token = ledger.key(Scope.ADMIN)
+    # Earlier tests of this module may have charted writes already: count from here.
+    with ledger.client(token) as client:
+        earlier = _charted_accrues(client.get("/v1/dashboard").json())
+    _traffic(ledger, token)
+    data = _wait_for_series(ledger, token, earlier + 3)
+    acme = data["series"]["programs"]["acme"]
+    assert max(acme["rejections_by_reason"]["insufficient_funds"]) >= 1
+    assert [v for v in acme["freshness_p50_ms"] if v is not None], acme
+    assert [v for v in data["series"]["journal_lag"] if v is not None], data["series"]
+    assert [v for v in data["series"]["core_lag"] if v is not None], data["series"]
+    url = f"{ledger.url}/dashboard#key={token}"
+    before = browse(url, tmp_path / "profile-1", "--dump-dom").stdout
+    accrue_before = drawn(before, "throughput-ACCRUE")
+    assert min(y for _, y in accrue_before) < BASELINE_Y, accrue_before  # off the zero line
+    assert drawn(before, "rejections-insufficient_funds")
+    assert drawn(before, "freshness-p99") and drawn(before, "lag-journal")
+
+    for _ in range(4):  # more load, in later steps than the first
+        _traffic(ledger, token)
+    _wait_for_series(ledger, token, earlier + 15)
+    after = browse(url, tmp_path / "profile-2", "--dump-dom").stdout
+    accrue_after = drawn(after, "throughput-ACCRUE")
+    assert accrue_after != accrue_before
+    assert len([y for _, y in accrue_after if y < BASELINE_Y]) >= 2, accrue_after
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "dashboard-charts.png"
+    screenshot.unlink(missing_ok=True)
+    browse(url, tmp_path / "profile-shot", f"--screenshot={screenshot}")
+    assert screenshot.read_bytes().startswith(PNG_MAGIC)

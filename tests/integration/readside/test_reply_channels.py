@@ -15,6 +15,8 @@ from typing import cast
 import redis
 
 from readmodel.keys import (
+    ACTIVITY_TTL_S,
+    FRESHNESS_BOUNDS_MS,
     activity_fields,
     activity_key,
     outcome_channel,
@@ -76,7 +78,16 @@ def test_each_outcome_reaches_only_its_reply_channel_and_is_counted(
     expected: Counter[str] = Counter()
     for event in events:
         reason = event.reason.value if event.reason else None
-        expected.update(activity_fields(PROGRAM, event.status.value, reason))
-    assert counted == expected
+        expected.update(
+            activity_fields(PROGRAM, event.request.operation.value, event.status.value, reason)
+        )
+    # Each outcome also lands in one freshness bucket (its age when the script ran).
+    fresh = {name: n for name, n in counted.items() if name.startswith(f"{PROGRAM}|fresh|")}
+    assert sum(fresh.values()) == len(events), counted
+    assert {name for name in fresh} <= {
+        f"{PROGRAM}|fresh|{bound}" for bound in (*FRESHNESS_BOUNDS_MS, "inf")
+    }
+    assert counted - Counter(fresh) == expected
     assert expected[f"{PROGRAM}|REJECTED"] == 1  # the REDEEM of 99 out of 10
-    assert 0 < redis_client.ttl(activity_key(prefix, events[0].processed_at_ms // 1000)) <= 120
+    ttl = redis_client.ttl(activity_key(prefix, events[0].processed_at_ms // 1000))
+    assert 0 < ttl <= ACTIVITY_TTL_S

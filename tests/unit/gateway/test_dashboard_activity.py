@@ -20,7 +20,7 @@ def counted(*outcomes: tuple[str, str, str | None], second: int = 1000) -> Count
     """The hash the mirror's script builds for these (program, status, reason) outcomes."""
     fields: Counter[str] = Counter()
     for program, status, reason in outcomes:
-        fields.update(activity_fields(program, status, reason))
+        fields.update(activity_fields(program, "ACCRUE", status, reason))
     return {second: dict(fields)}
 
 

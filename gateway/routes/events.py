@@ -1,0 +1,109 @@
+"""`GET /v1/programs/{p}/accounts/{a}/events`: an account's outcomes as Server-Sent Events.
+
+Each event is one entry of the account's history (APPLIED, REJECTED, DUPLICATE) as it
+becomes visible in Redis, `id` = `{sequence}.{index}` (gateway/event_positions.py). A client
+that reconnects with `Last-Event-ID` first gets what it missed, from the history, then the
+live events; one that connects without it gets only what comes next. The first event,
+`ready`, says the stream is subscribed and names the account's newest event id. Same keys
+and scope as the other reads (`balances:read`), charged once per connection. A comment line
+every HEARTBEAT_S keeps proxies from closing a quiet stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import StreamingResponse
+
+from gateway.access import Access
+from gateway.account_streams import Feed
+from gateway.event_positions import MalformedEventId, Position, resume
+from gateway.problems import GatewayError
+from gateway.routes import PROBLEM_RESPONSES
+from gateway.routes.reads import AccountId, reader
+from readmodel.history import HistoryEntry, history_entry_to_json, parse_history_entry
+from readmodel.keys import account_events_channel
+
+router = APIRouter(tags=["reads"])
+HEARTBEAT_S = 15.0
+
+
+@router.get(
+    "/v1/programs/{program}/accounts/{account_id}/events",
+    summary="Live outcomes of an account (Server-Sent Events), resumable with Last-Event-ID",
+    response_class=StreamingResponse,
+    responses={
+        **PROBLEM_RESPONSES,
+        200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
+    },
+)
+async def stream_events(
+    account_id: AccountId,
+    access: Annotated[Access, Depends(reader)],
+    last_event_id: Annotated[
+        str | None,
+        Header(description="resume after this event id (`SEQUENCE` or `SEQUENCE.INDEX`)"),
+    ] = None,
+) -> StreamingResponse:
+    try:
+        last = None if last_event_id is None else Position.parse(last_event_id)
+    except MalformedEventId as error:
+        raise GatewayError("validation_error", str(error)) from None
+    return StreamingResponse(
+        _events(access, account_id, last),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(access: Access, account_id: str, last: Position | None) -> AsyncIterator[str]:
+    services = access.services
+    program = access.program.name
+    channel = account_events_channel(services.settings.redis_key_prefix, program, account_id)
+    # Subscribe before reading the history: an event published in between is in both, and
+    # is recognised by its event id rather than lost.
+    async with services.account_streams.follow(channel) as feed:
+        newest_first = await services.read_model.history(
+            program, account_id, services.settings.mirror_history_max
+        )
+        start = resume(list(reversed(newest_first)), last)
+        # Subscribed and positioned: from here on nothing the account does is missed.
+        where = json.dumps({"last_event_id": None if start.last is None else str(start.last)})
+        yield f"retry: 1000\nevent: ready\ndata: {where}\n\n"
+        if start.reset:
+            yield "event: reset\ndata: {}\n\n"
+        for at, kept in start.send:
+            yield _message(at, program, account_id, kept)
+        seen = {entry.event_id for entry in newest_first}
+        position = start.last
+        async for live in _live(feed):
+            if live is None:
+                yield ": keep-alive\n\n"
+                continue
+            if live.event_id in seen:
+                continue
+            position = position.after(live) if position else Position(live.sequence, 0)
+            yield _message(position, program, account_id, live)
+
+
+async def _live(feed: Feed) -> AsyncIterator[HistoryEntry | None]:
+    """Entries as they come; None after HEARTBEAT_S of quiet. Ends when the feed does."""
+    while True:
+        try:
+            data = await asyncio.wait_for(feed.get(), HEARTBEAT_S)
+        except TimeoutError:
+            yield None
+            continue
+        if data is None:
+            return
+        yield parse_history_entry(data)
+
+
+def _message(position: Position, program: str, account_id: str, entry: HistoryEntry) -> str:
+    body = json.loads(history_entry_to_json(entry))
+    body.update(program=program, account_id=account_id)
+    return f"id: {position}\nevent: outcome\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
