@@ -18,7 +18,8 @@ COPY cli cli
 COPY bench bench
 COPY infra infra
 COPY config config
-RUN pip install . && useradd --system --uid 10001 ledger
+COPY clients clients
+RUN pip install ./clients/python . && useradd --system --uid 10001 ledger
 USER ledger
 ENV LEDGER_PROGRAMS_CONFIG=/app/config/programs.toml
 ENTRYPOINT ["ledger"]

@@ -36,6 +36,7 @@ from cli import (
     run,
     services,
     topics,
+    tx,
 )
 from cli.errors import CliError
 from ledger.programs import ConfigError
@@ -58,6 +59,7 @@ COMMANDS = (
     balances,
     gateway,
     keys,
+    tx,
     notify,
     bench,
 )

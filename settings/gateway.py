@@ -26,9 +26,15 @@ class GatewaySettings:
     gateway_tls_cert_file: str | None = None
     gateway_tls_key_file: str | None = None
     gateway_tls_client_ca_file: str | None = None
+    # Where `ledger tx` and `ledger account` send their calls (the client in clients/python);
+    # None: this machine's gateway, http(s)://LEDGER_GATEWAY_HOST:LEDGER_GATEWAY_PORT.
+    api_url: str | None = None
+    api_key: str | None = None
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar("LEDGER_API_URL", "api_url", str, "gateway URL of `ledger tx` and `ledger account`"),
+    EnvVar("LEDGER_API_KEY", "api_key", str, "API key of `ledger tx` and `ledger account`"),
     EnvVar("LEDGER_GATEWAY_HOST", "gateway_host", str, "address the HTTP gateway listens on"),
     EnvVar("LEDGER_GATEWAY_PORT", "gateway_port", int, "port the HTTP gateway listens on"),
     EnvVar("LEDGER_GATEWAY_WORKERS", "gateway_workers", int, "gateway worker processes"),
