@@ -33,7 +33,7 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from bench.kit.model import ModelRequest
@@ -89,6 +89,19 @@ class Accruals(threading.Thread):
         producer.flush(60)
 
 
+def journal_end(consumer: Consumer, partition: TopicPartition) -> int:
+    """The partition's end offset, asking again while the broker settles its leaders (a topic
+    created a moment ago answers NOT_LEADER_FOR_PARTITION for a while)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return int(consumer.get_watermark_offsets(partition, 30)[1])
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def first_new_event(settings: Settings, started: float, core: Child, accruals: Accruals) -> float:
     """Seconds from `started` until the journal holds an event decided by the new process.
 
@@ -105,7 +118,7 @@ def first_new_event(settings: Settings, started: float, core: Child, accruals: A
     topic = settings.topics.events
     ends = []
     for partition in range(settings.partitions):
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), 30)
+        high = journal_end(consumer, TopicPartition(topic, partition))
         ends.append(TopicPartition(topic, partition, high))
     consumer.assign(ends)
     try:
