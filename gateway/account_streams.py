@@ -50,18 +50,20 @@ class AccountStreams:
 
     @contextlib.asynccontextmanager
     async def follow(self, channel: str) -> AsyncIterator[Feed]:
-        """Messages of `channel` from now on, until the block ends."""
+        """Messages of `channel` from now on, until the block ends. Subscribing is not
+        confirmed here: a caller that must know when it is active publishes a marker and waits
+        for it (gateway/routes/events.py)."""
         await asyncio.wait_for(self._ready.wait(), 10)
         feed: Feed = asyncio.Queue(QUEUE_MAX)
         feeds = self._feeds.setdefault(channel, set())
-        feeds.add(feed)
-        if len(feeds) == 1 and self._pubsub is not None:
-            await self._pubsub.subscribe(channel)
         try:
+            feeds.add(feed)
+            if len(feeds) == 1 and self._pubsub is not None:
+                await self._pubsub.subscribe(channel)
             yield feed
         finally:
             feeds.discard(feed)
-            if not feeds:
+            if not feeds and self._feeds.get(channel) is feeds:
                 del self._feeds[channel]
                 if self._pubsub is not None:
                     with contextlib.suppress(RedisError, ConnectionError):
@@ -93,7 +95,8 @@ class AccountStreams:
         for feed in list(self._feeds.get(name, ())):
             try:
                 feed.put_nowait(data)
-            except asyncio.QueueFull:  # it fell behind: end it, the client resumes
+            except asyncio.QueueFull:  # it fell behind: end it whole, the client resumes
+                self._feeds[name].discard(feed)
                 self._end(feed)
 
     def _end_all(self) -> None:
@@ -103,7 +106,9 @@ class AccountStreams:
 
     @staticmethod
     def _end(feed: Feed) -> None:
+        """Nothing more for this feed but its end: what it held unread is dropped with it, so
+        the stream stops at the last event it really sent and its client resumes from there."""
         with contextlib.suppress(asyncio.QueueEmpty):
-            while feed.full():
+            while True:
                 feed.get_nowait()
         feed.put_nowait(None)

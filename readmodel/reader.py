@@ -173,6 +173,24 @@ class ReadModel:
         )
         return parse_history(raw or [], before_sequence, limit)
 
+    async def history_marked(
+        self, program: str, account_id: str, channel: str, marker: str
+    ) -> tuple[list[HistoryEntry], str]:
+        """The account's whole kept history, newest first, read in one MULTI with a PUBLISH on
+        `channel` of a marker: a subscriber of the channel knows that what it received before
+        that marker is in this history and what comes after it is not. Returns the history and
+        the marker published with it (`marker` plus the attempt: a generation swap repeats the
+        MULTI, and only the last one's marker goes with the history returned)."""
+        sent: list[str] = []
+
+        def queue(keys: GenerationKeys, pipe: Any) -> None:
+            sent.append(f"{marker}:{len(sent)}")
+            pipe.publish(channel, sent[-1])
+            pipe.lrange(keys.history(program, account_id), 0, -1)
+
+        raw = await self._read(queue)
+        return parse_history(raw or [], None, len(raw or [])), sent[-1] if sent else ""
+
     async def request_status(
         self, program: str, account_id: str, request_id: str
     ) -> RequestStatus | None:
@@ -207,7 +225,8 @@ class ReadModel:
             pipe = self.redis.pipeline(transaction=True)
             queue(GenerationKeys(self.prefix, generation), pipe)
             pipe.get(live_pointer(self.prefix))
-            value, live = await pipe.execute()
+            *values, live = await pipe.execute()
+            value = values[-1]  # what the last queued command answered
             self._generation = None if live is None else _text(live)
             if self._generation == generation:
                 return value

@@ -4,7 +4,8 @@ Each event is one entry of the account's history (APPLIED, REJECTED, DUPLICATE) 
 becomes visible in Redis, `id` = `{sequence}.{index}` (gateway/event_positions.py). A client
 that reconnects with `Last-Event-ID` first gets what it missed, from the history, then the
 live events; one that connects without it gets only what comes next. The first event,
-`ready`, says the stream is subscribed and names the account's newest event id. Same keys
+`ready`, says the stream is subscribed and names (and carries as its id) the account's newest
+event id. Same keys
 and scope as the other reads (`balances:read`), charged once per connection. A comment line
 every HEARTBEAT_S keeps proxies from closing a quiet stream.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -60,34 +62,63 @@ async def stream_events(
     )
 
 
+MARKER_PREFIX = '{"marker":'
+MARKER_WAIT_S = 2.0
+SYNC_ATTEMPTS = 5
+
+
 async def _events(access: Access, account_id: str, last: Position | None) -> AsyncIterator[str]:
     services = access.services
     program = access.program.name
     channel = account_events_channel(services.settings.redis_key_prefix, program, account_id)
-    # Subscribe before reading the history: an event published in between is in both, and
-    # is recognised by its event id rather than lost.
     async with services.account_streams.follow(channel) as feed:
-        newest_first = await services.read_model.history(
-            program, account_id, services.settings.mirror_history_max
-        )
+        newest_first = await _synchronised_history(access, account_id, channel, feed)
+        if newest_first is None:
+            return  # the subscription never came up, or ended: the client retries
         start = resume(list(reversed(newest_first)), last)
-        # Subscribed and positioned: from here on nothing the account does is missed.
-        where = json.dumps({"last_event_id": None if start.last is None else str(start.last)})
-        yield f"retry: 1000\nevent: ready\ndata: {where}\n\n"
+        # Subscribed and positioned: from here on nothing the account does is missed. The id
+        # lets a browser's EventSource resume from here even if no event comes before a drop.
+        where = None if start.last is None else str(start.last)
+        ready = f"data: {json.dumps({'last_event_id': where})}\n\n"
+        yield "retry: 1000\n" + (f"id: {where}\n" if where else "") + "event: ready\n" + ready
         if start.reset:
             yield "event: reset\ndata: {}\n\n"
         for at, kept in start.send:
             yield _message(at, program, account_id, kept)
-        seen = {entry.event_id for entry in newest_first}
         position = start.last
         async for live in _live(feed):
             if live is None:
                 yield ": keep-alive\n\n"
                 continue
-            if live.event_id in seen:
-                continue
             position = position.after(live) if position else Position(live.sequence, 0)
             yield _message(position, program, account_id, live)
+
+
+async def _synchronised_history(
+    access: Access, account_id: str, channel: str, feed: Feed
+) -> list[HistoryEntry] | None:
+    """The history, and the live feed advanced to just after it: the history is read in one
+    MULTI with a marker published on the account's channel, so whatever the feed holds before
+    that marker is in the history and whatever follows is not (exactly, even for repeated
+    identical rejections). If the marker does not come (the subscription was not active yet),
+    it tries again with a new one."""
+    services = access.services
+    for _ in range(SYNC_ATTEMPTS):
+        marker = json.dumps({"marker": uuid.uuid4().hex}, separators=(",", ":"))
+        newest_first, sent = await services.read_model.history_marked(
+            access.program.name, account_id, channel, marker
+        )
+        if not sent:
+            return newest_first  # no live model yet: nothing to overlap with
+        try:
+            async with asyncio.timeout(MARKER_WAIT_S):
+                while (data := await feed.get()) is not None:
+                    if data.decode() == sent:
+                        return newest_first
+                return None
+        except TimeoutError:
+            continue
+    return None
 
 
 async def _live(feed: Feed) -> AsyncIterator[HistoryEntry | None]:
@@ -100,6 +131,8 @@ async def _live(feed: Feed) -> AsyncIterator[HistoryEntry | None]:
             continue
         if data is None:
             return
+        if data.startswith(MARKER_PREFIX.encode()):
+            continue  # another stream's (or an earlier attempt's) synchronisation marker
         yield parse_history_entry(data)
 
 

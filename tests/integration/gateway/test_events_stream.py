@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -99,6 +100,7 @@ def test_a_stream_sees_every_outcome_and_a_reconnect_misses_nothing(ledger: Ledg
         send(operation, amount)  # and two more while it streams
     resumed = _take(again, 5)
     assert [(i, d["status"]) for i, d in resumed] == expected[4:]
+    time.sleep(1)  # anything sent twice would have arrived by now
     assert again.empty()  # nothing twice
     with ledger.client(token) as client:
         balances = client.get(f"{ACME}/accounts/{ann}/balances").json()
