@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import asdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from cli.errors import CliError
@@ -69,14 +70,13 @@ _HELP = {
 
 
 def _amount(text: str) -> int | Decimal:
-    try:
+    """150 (minor units) or 1.50 (major units); nothing else (no 1e2, NaN or Infinity, whose
+    meaning a person could misread by a factor of the scale)."""
+    if re.fullmatch(r"-?\d+", text):
         return int(text)
-    except ValueError:
-        pass
-    try:
+    if re.fullmatch(r"-?\d+\.\d+", text):
         return Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
+    raise argparse.ArgumentTypeError(f"not an amount: {text!r} (150 or 1.50)")
 
 
 def client_for(settings: Settings) -> LedgerClient:
@@ -92,6 +92,7 @@ def client_for(settings: Settings) -> LedgerClient:
 
 
 def _tx(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
     from reward_ledger_client import LedgerError
 
     extra: dict[str, Any] = {"request_id": args.request_id}
@@ -108,6 +109,8 @@ def _tx(args: argparse.Namespace, settings: Settings) -> int:
         except LedgerError as error:
             print(f"{error.status} {error.code}: {error.detail}")
             return 1
+        except httpx.TransportError as error:
+            raise CliError(f"the gateway at {client.base_url} did not answer: {error}") from None
     if args.json:
         print(json.dumps(asdict(outcome), default=str))
     else:
@@ -119,11 +122,22 @@ def _tx(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _show(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+    from reward_ledger_client import LedgerError
+
     with client_for(settings) as client:
-        balances = client.balances(args.program, args.account_id)
-        history = (
-            client.history(args.program, args.account_id, args.history) if args.history else None
-        )
+        try:
+            balances = client.balances(args.program, args.account_id)
+            history = (
+                client.history(args.program, args.account_id, args.history)
+                if args.history
+                else None
+            )
+        except LedgerError as error:
+            print(f"{error.status} {error.code}: {error.detail}")
+            return 1
+        except httpx.TransportError as error:
+            raise CliError(f"the gateway at {client.base_url} did not answer: {error}") from None
     if args.json:
         print(
             json.dumps(

@@ -24,6 +24,7 @@ from reward_ledger_client.operations import Operations
 from reward_ledger_client.protocol import Call, StreamEvent
 
 T = TypeVar("T")
+STREAM_READ_TIMEOUT_S = 45.0
 
 
 class AsyncLedgerClient(Operations[Awaitable[Outcome]]):
@@ -39,6 +40,7 @@ class AsyncLedgerClient(Operations[Awaitable[Outcome]]):
     ) -> None:
         self.retries = retries
         self.backoff_s = backoff_s
+        self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}"},
@@ -95,7 +97,8 @@ class AsyncLedgerClient(Operations[Awaitable[Outcome]]):
     ) -> AsyncGenerator[StreamEvent, None]:
         """The account's live outcomes (Server-Sent Events); see LedgerClient.events."""
         call = protocol.events(program, account_id, last_event_id)
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        # The server sends a comment every 15 s: a read silent for 45 s is a dead connection.
+        timeout = httpx.Timeout(self._http.timeout.connect, read=STREAM_READ_TIMEOUT_S)
         async with self._http.stream(
             "GET", call.path, headers=call.headers, timeout=timeout
         ) as answer:

@@ -29,6 +29,7 @@ from reward_ledger_client.operations import Operations
 from reward_ledger_client.protocol import Call, StreamEvent
 
 T = TypeVar("T")
+STREAM_READ_TIMEOUT_S = 45.0
 
 
 class LedgerClient(Operations[Outcome]):
@@ -44,6 +45,7 @@ class LedgerClient(Operations[Outcome]):
     ) -> None:
         self.retries = retries
         self.backoff_s = backoff_s
+        self.base_url = base_url.rstrip("/")
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {api_key}"},
@@ -101,7 +103,8 @@ class LedgerClient(Operations[Outcome]):
         """The account's live outcomes (Server-Sent Events) until the server ends the stream;
         resume after an event with `last_event_id=event.id`."""
         call = protocol.events(program, account_id, last_event_id)
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        # The server sends a comment every 15 s: a read silent for 45 s is a dead connection.
+        timeout = httpx.Timeout(self._http.timeout.connect, read=STREAM_READ_TIMEOUT_S)
         with self._http.stream("GET", call.path, headers=call.headers, timeout=timeout) as answer:
             if answer.status_code >= 400:
                 answer.read()

@@ -6,12 +6,16 @@ compares it with the live OpenAPI document, so a new endpoint without a client m
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -66,6 +70,8 @@ def amount_value(amount: Amount) -> int | str:
         raise TypeError(f"amounts are int (minor units) or Decimal/str, never {type(amount)}")
     if isinstance(amount, int):
         return amount
+    if isinstance(amount, Decimal) and not amount.is_finite():
+        raise ValueError(f"not an exact decimal amount: {amount!r}")
     text = format(amount, "f") if isinstance(amount, Decimal) else amount.strip()
     if not _DECIMAL.fullmatch(text):
         raise ValueError(f"not an exact decimal amount: {amount!r}")
@@ -158,16 +164,24 @@ def retried(call: Call[Any], response: httpx.Response) -> bool:
     return status in RETRIED_STATUSES and status not in call.ok_statuses
 
 
+RETRY_AFTER_MAX_S = 60.0
+"""A longer Retry-After is waited this long at most: a client call must not hang for a day."""
+
+
 def retry_delay(response: httpx.Response | None, attempt: int, backoff_s: float) -> float:
-    """Retry-After when the server gave one, else exponential backoff from `backoff_s`."""
-    if response is not None:
-        advice = response.headers.get("Retry-After")
-        if advice is not None:
-            try:
-                return max(0.0, float(advice))
-            except ValueError:
-                pass
-    return float(backoff_s * 2**attempt)
+    """Retry-After (seconds or an HTTP date) when the server gave one, else exponential backoff
+    from `backoff_s`; never more than RETRY_AFTER_MAX_S."""
+    delay = float(backoff_s * 2**attempt)
+    advice = None if response is None else response.headers.get("Retry-After")
+    if advice is not None:
+        try:
+            delay = float(advice)
+        except ValueError:
+            with contextlib.suppress(TypeError, ValueError):
+                delay = (parsedate_to_datetime(advice) - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(delay):
+        delay = RETRY_AFTER_MAX_S
+    return min(max(0.0, delay), RETRY_AFTER_MAX_S)
 
 
 def answer(call: Call[T], response: httpx.Response) -> T:

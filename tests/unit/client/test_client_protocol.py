@@ -7,13 +7,21 @@ from __future__ import annotations
 import ast
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from reward_ledger_client import LedgerClient, RateLimited, Rejected
-from reward_ledger_client.protocol import EventParser, amount_value, transaction
+from reward_ledger_client.protocol import (
+    RETRY_AFTER_MAX_S,
+    EventParser,
+    amount_value,
+    retry_delay,
+    transaction,
+)
 
 CLIENT = Path(__file__).resolve().parents[3] / "clients" / "python" / "reward_ledger_client"
 OUTCOME = {
@@ -45,6 +53,8 @@ def test_amounts_are_exact_and_never_floats() -> None:
     for wrong in (1.5, True):
         with pytest.raises(TypeError):
             amount_value(wrong)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        amount_value(Decimal("NaN"))
     for wrong_text in ("1.5.0", "NaN", ""):
         with pytest.raises(ValueError):
             amount_value(wrong_text)
@@ -125,3 +135,16 @@ def test_the_client_installs_on_its_own() -> None:
             for name in names:
                 top = name.split(".")[0]
                 assert top in allowed or top in sys.stdlib_module_names, (path.name, name)
+
+
+def test_retry_after_is_honoured_in_seconds_or_as_a_date_and_capped() -> None:
+    def told(value: str) -> httpx.Response:
+        return httpx.Response(429, headers={"Retry-After": value})
+
+    assert retry_delay(told("3"), 0, 0.2) == 3.0
+    assert retry_delay(told("86400"), 0, 0.2) == RETRY_AFTER_MAX_S
+    assert retry_delay(told("inf"), 0, 0.2) == RETRY_AFTER_MAX_S
+    in_ten_s = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    assert 8 <= retry_delay(told(in_ten_s), 0, 0.2) <= 10
+    assert retry_delay(told("soon"), 2, 0.2) == pytest.approx(0.8)  # unreadable: backoff
+    assert retry_delay(None, 1, 0.2) == pytest.approx(0.4)
