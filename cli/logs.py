@@ -77,17 +77,29 @@ class ReadableLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S.%f")[:-3]
         level = record.levelname
+        message = _printable(record.getMessage())
         parts = [
             self._paint(DIM, clock),
             self._paint(LEVEL_COLOURS.get(level, ""), f"{level:<5}"),
             self._paint(DIM, _short_logger(record.name)),
-            self._paint(BOLD, record.getMessage()) if record.levelno >= 30 else record.getMessage(),
+            self._paint(BOLD, message) if record.levelno >= 30 else message,
         ]
-        fields = " ".join(f"{self._paint(DIM, k + '=')}{v}" for k, v in _extras(record).items())
+        fields = " ".join(
+            f"{self._paint(DIM, k + '=')}{_printable(v)}" for k, v in _extras(record).items()
+        )
         line = " ".join(parts) + (f"  {fields}" if fields else "")
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+
+_CONTROL = {n: f"\\x{n:02x}" for n in (*range(0x20), 0x7F) if n != 0x09}
+
+
+def _printable(value: object) -> str:
+    """Text with control characters escaped: a request id or reason carrying `\\n` or an ANSI
+    escape must not forge a log line or drive the reader's terminal."""
+    return str(value).translate(_CONTROL)
 
 
 def _short_logger(name: str) -> str:

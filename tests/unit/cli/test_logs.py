@@ -65,3 +65,13 @@ def test_coloured_lines_paint_the_level() -> None:
     line = ReadableLines(colour=True).format(_record(logging.ERROR))
     assert "\x1b[31mERROR\x1b[0m" in line
     assert "applied 12 requests" in line
+
+
+def test_readable_lines_escape_control_characters_from_the_outside() -> None:
+    record = _record()
+    record.msg, record.args = "request %s", ("r-1\n12:00:00.000 ERROR forged\x1b[2J",)
+    record.request_id = "a\x1b[31mb"
+    line = ReadableLines(colour=False).format(record)
+    assert "\n" not in line and "\x1b" not in line
+    assert "r-1\\x0a12:00:00.000 ERROR forged\\x1b[2J" in line
+    assert "request_id=a\\x1b[31mb" in line
