@@ -12,7 +12,7 @@ import msgspec
 
 from ledger.accounts import is_system
 from ledger.idempotency import remembers
-from ledger.model import LedgerEvent, Status
+from ledger.model import LedgerEvent, Operation, Status
 from readmodel.history import HistoryEntry, PostingView, history_entry_to_json
 from readmodel.keys import (
     CUSTOMERS,
@@ -111,10 +111,19 @@ def script_argument(event: LedgerEvent, offset: int, reply_channel: str | None =
             event.status.value,
             event.reason.value if event.reason else None,
         ),
-        # When its request was sent, for the freshness bucket the script counts.
-        "rq": event.request.requested_at_ms,
+        # When its request was sent, for the freshness bucket the script counts; 0 (not
+        # counted) for what no client waited on: timers fire at their due time, and a
+        # duplicate carries the first attempt's time.
+        "rq": 0 if _not_waited_on(event) else event.request.requested_at_ms,
         "fp": freshness_field_prefix(program),
     }
     if reply_channel is not None:
         argument["rc"] = reply_channel
     return _JSON.encode(argument).decode()
+
+
+_TIMER_OPERATIONS = frozenset({Operation.EXPIRE, Operation.HOLD_TIMEOUT})
+
+
+def _not_waited_on(event: LedgerEvent) -> bool:
+    return event.status is Status.DUPLICATE or event.request.operation in _TIMER_OPERATIONS

@@ -71,6 +71,7 @@ class LagSampler:
         self.journal_lag = journal_lag
         self.core_lag = CoreLag(settings)
         self._task: asyncio.Task[None] | None = None
+        self._measuring: asyncio.Future[int] | None = None  # a thread: cancelling cannot stop it
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="lag-sampler")
@@ -80,6 +81,10 @@ class LagSampler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._measuring is not None and not self._measuring.done():
+            # Its consumer is in use until the broker answers: close it only after.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._measuring, 10)
         self.core_lag.close()
 
     async def run(self) -> None:
@@ -97,7 +102,8 @@ class LagSampler:
         if journal is not None:
             found["journal"] = journal
         try:
-            found["core"] = await asyncio.to_thread(self.core_lag.measure)
+            self._measuring = asyncio.ensure_future(asyncio.to_thread(self.core_lag.measure))
+            found["core"] = await asyncio.shield(self._measuring)
         except KafkaException as error:
             log.warning("core lag not sampled: %s", error)
         if found:

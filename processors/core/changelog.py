@@ -247,7 +247,8 @@ class StreamingRestore:
     memory per chunk, not per record). Stores are sealed without a checkpoint every chunk:
     an interrupted restore is not trusted (no checkpoint, accounts present: wiped next time).
 
-    Same result as `read_changes` but for states written by an earlier version (which held
+    Same result as `read_states` (the in-memory read of rebuild and audit), except for states
+    written by an earlier version (which held
     their memory themselves) that a later state record of the same account replaced within
     the records read: their memory is kept beside the later one's."""
 
@@ -278,7 +279,7 @@ class StreamingRestore:
             store.load(key, None)
         else:
             state = self.contracts.decode_state(value)
-            before = store.get(key)
+            before = store.peek(key)
             if before is not None and (before.receipts or before.reversibles):
                 state = msgspec.structs.replace(
                     state,
@@ -307,14 +308,14 @@ class StreamingRestore:
 
     def _flush(self) -> None:
         for (partition, account), receipt_ops in self.receipts.items():
-            state = self.stores[partition].get(account)
+            state = self.stores[partition].peek(account)
             if state is not None:  # memory of an account without a state: nothing to keep
                 self.stores[partition].load(
                     account, with_receipts(state, state.receipts, receipt_ops)
                 )
                 self._loaded(partition)
         for (partition, account), reversible_ops in self.reversibles.items():
-            state = self.stores[partition].get(account)
+            state = self.stores[partition].peek(account)
             if state is not None:
                 self.stores[partition].load(
                     account, with_reversibles(state, state.reversibles, reversible_ops)

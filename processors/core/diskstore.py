@@ -153,6 +153,16 @@ class DiskPartitionStore:
         self._remember(key, state)
         return state
 
+    def peek(self, key: bytes) -> AccountState | None:
+        """As `get`, without filling the cache: a restore touches every account once."""
+        if key in self._pending:
+            return self._pending[key]
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        raw = self._db.get(ACCOUNT + key)
+        return None if raw is None else self._decoder.decode(raw)
+
     def checkpointed_at_ms(self) -> int | None:
         """Wall-clock time of the last checkpoint, None when there is none."""
         raw = self._db.get(CHECKPOINTED_AT)

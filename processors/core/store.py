@@ -31,6 +31,10 @@ class StateStore(Protocol):
 
     def __len__(self) -> int: ...
     def get(self, key: bytes) -> AccountState | None: ...
+    def peek(self, key: bytes) -> AccountState | None:
+        """As `get`, for a restore: without making the account look recently used."""
+        ...
+
     def load(self, key: bytes, state: AccountState | None) -> None: ...
     def put(self, key: bytes, state: AccountState) -> None: ...
     def touched(self) -> Iterator[tuple[bytes, AccountState]]: ...
@@ -56,6 +60,9 @@ class PartitionStore:
         return len(self.accounts)
 
     def get(self, key: bytes) -> AccountState | None:
+        return self.accounts.get(key)
+
+    def peek(self, key: bytes) -> AccountState | None:
         return self.accounts.get(key)
 
     def load(self, key: bytes, state: AccountState | None) -> None:

@@ -47,6 +47,7 @@ def test_random_batches_commits_aborts_and_reopens_match_the_memory_store(
             disk.seal({"p.state": turn})
             memory.seal()
             for key in KEYS:  # cached accounts included: a restore must not leave them stale
+                assert disk.peek(key) == memory.get(key), (turn, key)
                 assert disk.get(key) == memory.get(key), (turn, key)
             continue
         for _ in range(rng.randrange(0, 6)):
