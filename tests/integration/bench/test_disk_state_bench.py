@@ -19,14 +19,20 @@ ROOT = Path(__file__).resolve().parents[3]
 ACCOUNTS = 3_000
 
 
-def test_the_disk_state_benchmark_prints_its_figures(
-    infrastructure: Infrastructure, settings: Settings
-) -> None:
+def _bench_env(infrastructure: Infrastructure) -> dict[str, str]:
+    """This environment without the caller's deployment settings, pointed at the test stack."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
     env.update(
         KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka_bootstrap_servers,
         REDIS_URL=infrastructure.redis_url,
     )
+    return env
+
+
+def test_the_disk_state_benchmark_prints_its_figures(
+    infrastructure: Infrastructure, settings: Settings
+) -> None:
+    env = _bench_env(infrastructure)
     run = subprocess.run(
         [sys.executable, "-m", "bench.micro.disk_state", "--accounts", str(ACCOUNTS)],
         cwd=ROOT,
@@ -49,11 +55,7 @@ def test_the_disk_state_benchmark_prints_its_figures(
 def test_the_core_restart_benchmark_restarts_a_real_core_three_ways(
     infrastructure: Infrastructure, settings: Settings
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
-    env.update(
-        KAFKA_BOOTSTRAP_SERVERS=infrastructure.kafka_bootstrap_servers,
-        REDIS_URL=infrastructure.redis_url,
-    )
+    env = _bench_env(infrastructure)
     run = subprocess.run(
         [
             sys.executable,
