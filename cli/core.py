@@ -8,18 +8,26 @@ import os
 import signal
 import socket
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
+from confluent_kafka import KafkaException
+
+from cli.errors import CliError
 from cli.logs import configure_logging
 from cli.metrics_server import serve_metrics
 from processors.core.loop import CoreProcessor
 from processors.core.report import StatusReporter
 from schemas.contracts import WireContracts
+from schemas.program_feed import ProgramFeed, ProgramFeedError
+from schemas.program_writer import ProgramWriteConflict, follow_programs
 from settings import Settings
-from settings.programs import load_programs
+from settings.programs import load_program_tables
 
 STATUS_INTERVAL_S = 10.0
+PROGRAMS_ATTEMPTS = 12
+PROGRAMS_RETRY_S = 5.0
 
 
 def register(subparsers: Any) -> None:
@@ -80,9 +88,10 @@ def _core(args: argparse.Namespace, settings: Settings) -> int:
     )
     configure_logging(settings.log_format)
     instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+    feed = _follow_programs(settings, instance_id)
     processor = CoreProcessor(
         settings,
-        load_programs(settings.programs_config),
+        feed,
         WireContracts.for_registry(settings.schema_registry_url),
         instance_id,
     )
@@ -101,6 +110,31 @@ def _core(args: argparse.Namespace, settings: Settings) -> int:
         ", ".join(settings.topics.inputs),
         settings.core_group_id,
     )
-    processor.run(stop)
-    reporter.join()
+    try:
+        processor.run(stop)
+    finally:
+        reporter.join()
+        feed.close()
     return 0
+
+
+def _follow_programs(settings: Settings, instance_id: str) -> ProgramFeed:
+    """The programs topic, seeded from the programs file if it lacks any; Kafka may still be
+    starting (`ledger run` starts everything at once), so this waits for it a while."""
+    tables = load_program_tables(settings.programs_config)
+    for attempt in range(PROGRAMS_ATTEMPTS):
+        try:
+            feed, _ = follow_programs(
+                settings.kafka_config(),
+                settings.topics.programs,
+                settings.topics.programs_writer_id,
+                tables,
+                f"core:{instance_id}",
+            )
+            return feed
+        except (ProgramFeedError, ProgramWriteConflict, KafkaException) as error:
+            if attempt == PROGRAMS_ATTEMPTS - 1:
+                raise CliError(f"programs topic {settings.topics.programs}: {error}") from None
+            logging.getLogger("ledger.core").warning("programs not read yet (%s); retrying", error)
+            time.sleep(PROGRAMS_RETRY_S)
+    raise AssertionError("unreachable")

@@ -47,7 +47,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
         gateway_workers=args.workers or settings.gateway_workers,
     )
     configure_logging(settings.log_format)
-    programs = load_programs(settings.programs_config)  # fail fast on a bad configuration
+    load_programs(settings.programs_config)  # fail fast on a bad configuration
     options: dict[str, Any] = {
         "host": settings.gateway_host,
         "port": settings.gateway_port,
@@ -68,7 +68,7 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     if settings.gateway_workers > 1:
         _run_workers(settings, options)
     else:
-        uvicorn.run(create_app(settings, programs), **options)
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 

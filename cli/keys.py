@@ -12,10 +12,14 @@ import redis
 
 from gateway.auth import ApiKey, KeyAdmin, Scope
 from gateway.tls import certificate_sha256
+from schemas.program_feed import ProgramFeed, ProgramFeedError
 from settings import Settings
 from settings.programs import load_programs
 
 SCOPES = ", ".join(s.value for s in Scope)
+
+
+LIVE_PROGRAMS_TIMEOUT_S = 10.0
 
 
 def register(subparsers: Any) -> None:
@@ -59,7 +63,9 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as error:
         print(f"ledger: error: {error}; scopes are: {SCOPES}", file=sys.stderr)
         return 2
-    known = load_programs(settings.programs_config)
+    known = set(load_programs(settings.programs_config))
+    if any(p not in known for p in args.program):  # created at run time?
+        known.update(_live_programs(settings))
     unknown = [p for p in args.program if p not in known]
     if unknown or not scopes:
         problem = f"unknown program(s) {', '.join(unknown)}" if unknown else "no scope given"
@@ -86,6 +92,19 @@ def _create(args: argparse.Namespace, settings: Settings) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _live_programs(settings: Settings) -> list[str]:
+    """The programs on the programs topic (created through the admin API); none when Kafka
+    cannot say (the error then names the program as unknown)."""
+    feed = ProgramFeed(settings.kafka_config(), settings.topics.programs)
+    try:
+        return list(feed.catch_up(LIVE_PROGRAMS_TIMEOUT_S))
+    except ProgramFeedError as error:
+        print(f"ledger: warning: programs topic not read: {error}", file=sys.stderr)
+        return []
+    finally:
+        feed.close()
 
 
 def _revoke(args: argparse.Namespace, settings: Settings) -> int:

@@ -31,6 +31,7 @@ from cli import (
     keys,
     mirror,
     notify,
+    programs,
     rebuild,
     replay,
     run,
@@ -60,6 +61,7 @@ COMMANDS = (
     gateway,
     keys,
     tx,
+    programs,
     notify,
     bench,
 )

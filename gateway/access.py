@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -81,6 +81,14 @@ class Access:
     async def charge(self, cost: int) -> None:
         await charge(self.services, self.key, cost)
 
+    async def knowing(self, assets: Iterable[str]) -> Access:
+        """This access, with the program caught up when it lacks one of `assets` (one created
+        a moment ago through another gateway must not be called unknown)."""
+        if all(asset in self.program.assets for asset in assets):
+            return self
+        fresh = (await self.services.programs.catch_up()).get(self.program.name, self.program)
+        return replace(self, program=fresh)
+
 
 async def charge(found: ProcessState, key: ApiKey, cost: int) -> None:
     """Take `cost` tokens of the key's bucket: 429 with Retry-After when they are not there
@@ -115,8 +123,10 @@ def program_access(*scopes: Scope, cost: int = 1) -> Callable[..., Awaitable[Acc
         key: Annotated[ApiKey, Depends(api_key)],
         found: Annotated[ProcessState, Depends(process_state)],
     ) -> Access:
-        configured = found.programs.get(program)
-        if configured is None or not key.sees(program):
+        configured = found.programs.get(program) if key.sees(program) else None
+        if configured is None and key.sees(program):  # created a moment ago elsewhere?
+            configured = (await found.programs.catch_up()).get(program)
+        if configured is None:
             raise GatewayError(Reason.PROGRAM_UNKNOWN, f"no program {program!r}")
         if not any(key.allows(scope) for scope in scopes):
             raise GatewayError(

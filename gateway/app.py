@@ -7,6 +7,7 @@ its poll thread, the outcome subscription) and closes them in reverse order. Ope
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,6 +23,7 @@ from gateway.dashboard.lag import JournalLag
 from gateway.dashboard.lag_sampler import LagSampler
 from gateway.headers import SecurityHeadersMiddleware
 from gateway.idempotency import IdempotencyStore
+from gateway.live_programs import LivePrograms
 from gateway.metrics import GatewayMetrics, MetricsMiddleware
 from gateway.metrics import serve as serve_metrics
 from gateway.outcomes import OutcomeWaiter
@@ -30,14 +32,16 @@ from gateway.process_state import ProcessState
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
 from gateway.routes import dashboard, events, ops, reads, transactions
+from gateway.routes import programs as programs_routes
 from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
-from ledger.programs import Program
+from ledger.programs import FixedPrograms, Program
 from readmodel.keys import reply_channel
 from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
+from schemas.program_writer import follow_programs
 from settings import Settings
-from settings.programs import load_programs
+from settings.programs import load_program_tables
 
 REDIS_CONNECTIONS_MAX = 64
 REDIS_CONNECTION_WAIT_S = 5.0
@@ -63,7 +67,7 @@ def _outcome_route(
 
 def _process_state(
     settings: Settings,
-    programs: Mapping[str, Program],
+    programs: LivePrograms,
     client: redis.asyncio.Redis,
     metrics: GatewayMetrics,
 ) -> ProcessState:
@@ -108,30 +112,46 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         serve_metrics(metrics, settings.gateway_metrics_port, settings.metrics_host)
-        configured = programs if programs is not None else load_programs(settings.programs_config)
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=REDIS_CONNECTIONS_MAX,
-            timeout=REDIS_CONNECTION_WAIT_S,
-        )
-        client = redis.asyncio.Redis(connection_pool=pool)
-        app.state.services = services = _process_state(settings, configured, client, metrics)
-        waiter, producer, lag = services.waiter, services.producer, services.lag
-        account_streams = services.account_streams
-        sampler = LagSampler(settings, client, lag)
-        await waiter.start()
-        await account_streams.start()
-        await sampler.start()
+        feed = None
+        if programs is None:
+            feed, program_writer = await asyncio.to_thread(
+                follow_programs,
+                settings.kafka_config(),
+                settings.topics.programs,
+                settings.topics.programs_writer_id,
+                load_program_tables(settings.programs_config),
+                "gateway",
+            )
+            configured = LivePrograms(feed, feed.catalogue, program_writer)
+        else:
+            configured = LivePrograms(FixedPrograms(programs))
         try:
-            yield
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=REDIS_CONNECTIONS_MAX,
+                timeout=REDIS_CONNECTION_WAIT_S,
+            )
+            client = redis.asyncio.Redis(connection_pool=pool)
+            app.state.services = services = _process_state(settings, configured, client, metrics)
+            waiter, producer, lag = services.waiter, services.producer, services.lag
+            account_streams = services.account_streams
+            sampler = LagSampler(settings, client, lag)
+            await waiter.start()
+            await account_streams.start()
+            await sampler.start()
+            try:
+                yield
+            finally:
+                await sampler.stop()
+                await account_streams.stop()
+                await waiter.stop()
+                lag.close()
+                producer.close()
+                await client.aclose()
+                await pool.aclose()
         finally:
-            await sampler.stop()
-            await account_streams.stop()
-            await waiter.stop()
-            lag.close()
-            producer.close()
-            await client.aclose()
-            await pool.aclose()
+            if feed is not None:  # however the start went
+                feed.close()
 
     app = FastAPI(
         title="Reward ledger API",
@@ -143,6 +163,7 @@ def create_app(settings: Settings, programs: Mapping[str, Program] | None = None
     app.include_router(transactions.router)
     app.include_router(reads.router)
     app.include_router(events.router)
+    app.include_router(programs_routes.router)
     app.include_router(ops.router)
     app.include_router(dashboard.router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -13,6 +13,8 @@ be replayed as keys.
 Scopes: `transactions:write` (every client operation but ADJUST), `adjustments:write`
 (ADJUST), `balances:read` (balances, history, request status), `admin` (all of them, plus
 program totals). A key only ever sees its own programs: any other program answers 404.
+`programs:admin` (create programs, add and change assets, of any program) is the one scope
+that reaches beyond them, and only ever by its own name.
 
 Revocation takes effect within `KEY_CACHE_TTL_S` on every gateway process.
 """
@@ -44,6 +46,9 @@ class Scope(StrEnum):
     ADJUSTMENTS_WRITE = "adjustments:write"
     BALANCES_READ = "balances:read"
     ADMIN = "admin"
+    PROGRAMS_ADMIN = "programs:admin"
+    """Create programs and change any program's assets: beyond the key's own programs, so
+    never implied by `admin`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,8 @@ class ApiKey:
         return program in self.programs
 
     def allows(self, scope: Scope) -> bool:
+        if scope is Scope.PROGRAMS_ADMIN:
+            return scope in self.scopes
         return Scope.ADMIN in self.scopes or scope in self.scopes
 
 

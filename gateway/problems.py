@@ -94,6 +94,11 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     "body_too_large": ProblemKind(413, "Request body too large"),
     "batch_exceeds_burst": ProblemKind(413, "Batch larger than the key's burst"),
     "rate_limited": ProblemKind(429, "Rate limit exceeded"),
+    # --- program administration (gateway/routes/programs.py) -------------------------------
+    "program_invalid": ProblemKind(422, "Program definition is not valid"),
+    "program_conflict": ProblemKind(409, "Program or asset exists already"),
+    "version_conflict": ProblemKind(412, "Program changed since the version given"),
+    "change_conflict": ProblemKind(409, "Another program change was made at the same time"),
     "internal_error": ProblemKind(500, "Internal error"),
     "unavailable": ProblemKind(503, "A backing service is unavailable"),
 }

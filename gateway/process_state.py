@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.asyncio
@@ -12,12 +11,12 @@ from gateway.auth import KeyStore
 from gateway.dashboard.activity import Activity
 from gateway.dashboard.lag import JournalLag
 from gateway.idempotency import IdempotencyStore
+from gateway.live_programs import LivePrograms
 from gateway.metrics import GatewayMetrics
 from gateway.outcomes import OutcomeWaiter
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
 from gateway.writes import Writer
-from ledger.programs import Program
 from readmodel.reader import ReadModel
 from settings import Settings
 
@@ -25,7 +24,7 @@ from settings import Settings
 @dataclass(frozen=True, slots=True)
 class ProcessState:
     settings: Settings
-    programs: Mapping[str, Program]
+    programs: LivePrograms
     redis: redis.asyncio.Redis
     read_model: ReadModel
     keys: KeyStore

@@ -282,6 +282,7 @@ def _apply(c: Context, digest: str, effect: Effect) -> Decision:
         reversibles=effect.reversibles,
         forgotten_request_ids=forgotten_receipts,
         forgotten_reversibles=forgotten_reversibles,
+        program_version=c.program.version,
     )
     return Decision(event, evolve(state, event), effect.emitted)
 
@@ -319,6 +320,7 @@ def _not_applied(
         channel=asked.channel,
         forgotten_request_ids=forgotten[0],
         forgotten_reversibles=forgotten[1],
+        program_version=0 if asked.program is None else asked.program.version,
     )
 
 

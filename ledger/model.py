@@ -246,3 +246,6 @@ class LedgerEvent(msgspec.Struct, frozen=True, gc=False):
     reversibles: tuple[Reversible, ...] = ()
     forgotten_request_ids: tuple[str, ...] = ()
     forgotten_reversibles: tuple[str, ...] = ()
+    program_version: int = 0
+    """The version of the program's definition the request was decided with (0: the program
+    was unknown, or the event predates versions)."""

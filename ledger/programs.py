@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ledger.model import INT64_MAX
 
@@ -86,17 +86,53 @@ class Program:
     hold_timeout_default_ms: int
     hold_timeout_max_ms: int
     assets: Mapping[str, Asset]
+    version: int = 1
+    """Which definition of the program this is (ledger/program_changes.py): 1 as seeded,
+    one more for every change. Every journal event records the version it was decided with."""
 
 
 Programs = Mapping[str, Program]
+
+
+class ProgramSource(Protocol):
+    """Where a process gets the programs as they are now (they may change while it runs)."""
+
+    def programs(self) -> Programs:
+        """The latest versions this process knows, as one mapping that never changes."""
+        ...
+
+    def catch_up(self) -> Programs:
+        """The latest versions once every change made before this call is known."""
+        ...
+
+
+class FixedPrograms:
+    """Programs that never change while the process runs (tests, tools)."""
+
+    def __init__(self, programs: Programs) -> None:
+        self._programs = programs
+
+    def programs(self) -> Programs:
+        return self._programs
+
+    def catch_up(self) -> Programs:
+        return self._programs
+
+
+def program_source(programs: Programs | ProgramSource) -> ProgramSource:
+    if isinstance(programs, Mapping):
+        return FixedPrograms(programs)
+    return programs
+
 
 _E = TypeVar("_E", bound=StrEnum)
 
 SCALE_MAX = 18
 """10^18 minor units per unit still leaves an int64 balance room for 9 units."""
 
+SHOWN_CHARS_MAX = 60
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_DURATION = re.compile(r"^([0-9]+)(ms|s|m|h|d)$")
+_DURATION = re.compile(r"([0-9]{1,19})(ms|s|m|h|d)")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 _PROGRAM_DEFAULTS: dict[str, str] = {
@@ -126,10 +162,16 @@ def parse_programs(document: Mapping[str, Any]) -> dict[str, Program]:
     programs = _table(document, "programs", "")
     if not programs:
         raise InvalidValueError("programs", "at least one program is required")
-    return {name: _program(name, programs[name], f"programs.{name}") for name in programs}
+    return {name: parse_program(name, programs[name]) for name in programs}
 
 
-def _program(name: str, table: Any, path: str) -> Program:
+def parse_program(name: str, table: Any, version: int = 1) -> Program:
+    """Validate one program's table (what `[programs.<name>]` holds); errors name keys as
+    `programs.<name>.<key>`, whether the table came from the file or from a change."""
+    return _program(name, table, f"programs.{name}", version)
+
+
+def _program(name: str, table: Any, path: str, version: int) -> Program:
     _check_name(name, path)
     if not isinstance(table, Mapping):
         raise InvalidValueError(path, "must be a table")
@@ -157,6 +199,7 @@ def _program(name: str, table: Any, path: str) -> Program:
         hold_timeout_default_ms=durations["hold_timeout_default"],
         hold_timeout_max_ms=durations["hold_timeout_max"],
         assets=assets,
+        version=version,
     )
 
 
@@ -210,33 +253,44 @@ def _only_keys(table: Mapping[str, Any], allowed: frozenset[str], path: str) -> 
 
 def _check_name(name: str, path: str) -> None:
     # Names end up in Kafka keys `program:account` and in Redis keys: no separators.
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidValueError(path, "name must be 1-64 of A-Z a-z 0-9 _ . -")
 
 
 def _integer(value: Any, path: str, low: int, high: int) -> int:
     # bool is an int subclass; `scale = true` is a mistake, not 1.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidValueError(path, f"must be an integer, got {value!r}")
+        raise InvalidValueError(path, f"must be an integer, got {_shown(value)}")
     if not low <= value <= high:
-        raise InvalidValueError(path, f"must be between {low} and {high}, got {value}")
+        raise InvalidValueError(path, f"must be between {low} and {high}, got {_shown(value)}")
     return value
 
 
 def _boolean(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
-        raise InvalidValueError(path, f"must be true or false, got {value!r}")
+        raise InvalidValueError(path, f"must be true or false, got {_shown(value)}")
     return value
 
 
 def _duration(value: Any, path: str) -> int:
-    match = _DURATION.match(value) if isinstance(value, str) else None
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise InvalidValueError(path, f'must be a duration like "15m" or "365d", got {value!r}')
+        raise InvalidValueError(
+            path, f'must be a duration like "15m" or "365d", got {_shown(value)}'
+        )
     milliseconds = int(match.group(1)) * _UNIT_MS[match.group(2)]
     if milliseconds > INT64_MAX:
         raise InvalidValueError(path, "is too long")
     return milliseconds
+
+
+def _shown(value: Any) -> str:
+    """A value in an error message, cut short: it may come from a request body."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python will print
+        return "a number too long to show"
+    return text if len(text) <= SHOWN_CHARS_MAX else f"{text[:SHOWN_CHARS_MAX]}..."
 
 
 def _choice(value: Any, enum: type[_E], path: str) -> _E:
@@ -244,4 +298,4 @@ def _choice(value: Any, enum: type[_E], path: str) -> _E:
         return enum(value)
     except ValueError:
         choices = ", ".join(member.value for member in enum)
-        raise InvalidValueError(path, f"must be one of {choices}, got {value!r}") from None
+        raise InvalidValueError(path, f"must be one of {choices}, got {_shown(value)}") from None

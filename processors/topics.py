@@ -106,6 +106,14 @@ def _layout(settings: Settings, n: int) -> list[TopicSpec]:
             1,
             {"retention.ms": RETAIN_FOREVER},
         ),
+        # Program definitions: one record per version, each its own key, never deleted;
+        # one partition keeps them in the order they were written.
+        TopicSpec(
+            topics.programs,
+            1,
+            {"cleanup.policy": "compact", "min.cleanable.dirty.ratio": "0.1"},
+            enforced=("cleanup.policy",),
+        ),
         # Notifications a partner never accepted, until `ledger notify redeliver`.
         TopicSpec(topics.notifications_dlq, 1, {"retention.ms": RETAIN_FOREVER}),
     ]

@@ -110,7 +110,7 @@ def _event(*fields: Any) -> LedgerEvent:
     (event_id, program, account_id, sequence, status, reason, original_sequence) = fields[:7]
     processed_at_ms, content_hash, request, channel = fields[7:11]
     postings, balances, lots, holds_opened, holds_closed, reversibles = fields[11:17]
-    forgotten_request_ids, forgotten_reversibles = fields[17:]
+    forgotten_request_ids, forgotten_reversibles, program_version = fields[17:]
     return LedgerEvent(
         event_id,
         program,
@@ -131,6 +131,7 @@ def _event(*fields: Any) -> LedgerEvent:
         tuple(reversibles),
         tuple(forgotten_request_ids),
         tuple(forgotten_reversibles),
+        program_version,
     )
 
 

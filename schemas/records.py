@@ -229,6 +229,7 @@ def event_to_record(event: LedgerEvent) -> Record:
         "reversibles": [_reversible_to_record(item) for item in event.reversibles],
         "forgotten_request_ids": list(event.forgotten_request_ids),
         "forgotten_reversibles": list(event.forgotten_reversibles),
+        "program_version": event.program_version,
     }
 
 
@@ -259,6 +260,7 @@ def record_to_event(record: Record) -> LedgerEvent:
         reversibles=tuple(_record_to_reversible(item) for item in record.get("reversibles") or ()),
         forgotten_request_ids=tuple(record.get("forgotten_request_ids") or ()),
         forgotten_reversibles=tuple(record.get("forgotten_reversibles") or ()),
+        program_version=record.get("program_version", 0),
     )
 
 

@@ -64,6 +64,17 @@ class TopicNames:
     def notifications_dlq(self) -> str:
         return f"{self.prefix}notifications.dlq"
 
+    @property
+    def programs(self) -> str:
+        """Every version of every program's definition (schemas/program_records.py)."""
+        return f"{self.prefix}programs"
+
+    @property
+    def programs_writer_id(self) -> str:
+        """The one transactional id every writer of program changes shares: each change
+        fences the writers before it (schemas/program_writer.py)."""
+        return f"{self.prefix}programs-writer"
+
 
 @dataclass(frozen=True)
 class KafkaSettings:

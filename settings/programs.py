@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from ledger.programs import ConfigFileError, Program, parse_programs
 
 
 def load_programs(path: str | Path) -> dict[str, Program]:
     """Read and validate a programs TOML file. Raises a ConfigError subclass."""
+    return parse_programs(_read(path))
+
+
+def load_program_tables(path: str | Path) -> dict[str, dict[str, Any]]:
+    """The programs file's tables, `[programs.<name>]` each, once they validate: what seeds
+    the programs topic of a new installation. Raises a ConfigError subclass."""
+    document = _read(path)
+    parse_programs(document)
+    return {name: dict(table) for name, table in document["programs"].items()}
+
+
+def _read(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as file:
             document = tomllib.load(file)
@@ -22,4 +35,4 @@ def load_programs(path: str | Path) -> dict[str, Program]:
         raise ConfigFileError(str(path), f"cannot read: {error.strerror}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigFileError(str(path), f"invalid TOML: {error}") from error
-    return parse_programs(document)
+    return document

@@ -110,6 +110,7 @@ async def post_transaction(
             "validation_error",
             "the Idempotency-Key header and body.request_id differ; give one of them",
         )
+    access = await access.knowing((body.asset,))
     request = _build(access, body, idempotency_key or body.request_id)
     wait = "respond-async" not in (prefer or "").lower()
     written = await access.services.writer.submit(request, wait)
@@ -138,6 +139,7 @@ async def post_batch(
     access: Annotated[Access, Depends(batch_access)],
 ) -> BatchOut:
     await access.charge(len(body.requests))
+    access = await access.knowing({item.asset for item in body.requests})
 
     async def one(index: int, item: Transaction) -> BatchItemOut:
         request_id = item.request_id or new_request_id()

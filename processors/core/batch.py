@@ -42,11 +42,12 @@ from dataclasses import dataclass, field
 from ledger.decide import Decision, decide, refuse
 from ledger.idempotency import receipt_of, remembers
 from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
-from ledger.programs import Programs
+from ledger.programs import Programs, ProgramSource, program_source
 from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
 from processors.core.store import StateStore
+from processors.errors import ProcessorError
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
@@ -138,19 +139,25 @@ Staged = tuple[bytes, list[tuple[bytes, bytes]]]
 """An event's bytes and its emitted requests' (key, bytes)."""
 
 
+class ProgramsUnavailable(ProcessorError):
+    """The programs topic could not be read: the batch is decided again by a new session."""
+
+
 class BatchApplier:
     def __init__(
         self,
         topics: TopicNames,
         partitions: int,
-        programs: Programs,
+        programs: Programs | ProgramSource,
         encoder: WireContracts,
         stores: Mapping[int, StateStore],
         record_bytes_max: int = 900_000,
     ) -> None:
         self.topics = topics
         self.partitions = partitions
-        self.programs = programs
+        self.program_source = program_source(programs)
+        # One set of versions per batch, taken when it starts.
+        self.programs: Programs = self.program_source.programs()
         self.encoder = encoder
         self.stores = stores
         self.channels = channels(topics)
@@ -158,6 +165,15 @@ class BatchApplier:
 
     def apply(self, records: Sequence[InputRecord], now_ms: int) -> BatchResult:
         result = BatchResult()
+        # Every change committed before this batch's records were read is in the versions
+        # it is decided with: the programs change in order with requests, whatever path a
+        # request took. Usually one end-offset query (the feed is already there); an idle
+        # pass (timers only) takes what the feed has.
+        try:
+            source = self.program_source
+            self.programs = source.catch_up() if records else source.programs()
+        except Exception as error:  # the batch is decided again by a new session
+            raise ProgramsUnavailable(f"programs cannot be read: {error}") from error
         for record in records:
             self._apply_record(record, now_ms, result)
         for partition, store in self.stores.items():

@@ -52,10 +52,10 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from ledger.programs import Programs
+from ledger.programs import Programs, ProgramSource
 from processors.batching import take_batch
 from processors.core import metrics
-from processors.core.batch import BatchApplier
+from processors.core.batch import BatchApplier, ProgramsUnavailable
 from processors.core.changelog import open_stores, restore_partitions
 from processors.core.checkpoints import Checkpoints, DeliveryCallback
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
@@ -106,7 +106,7 @@ class CoreSession:
     def __init__(
         self,
         settings: Settings,
-        programs: Programs,
+        programs: Programs | ProgramSource,
         contracts: WireContracts,
         instance_id: str,
         stats: CoreStats,
@@ -377,7 +377,7 @@ class CoreProcessor:
     def __init__(
         self,
         settings: Settings,
-        programs: Programs,
+        programs: Programs | ProgramSource,
         contracts: WireContracts,
         instance_id: str,
         clock: Clock = wall_clock_ms,
@@ -406,7 +406,7 @@ class CoreProcessor:
                     self.clock,
                 )
                 self.session.run(stop)
-            except (SessionFailed, KafkaException, ReadTimeout) as error:
+            except (SessionFailed, ProgramsUnavailable, KafkaException, ReadTimeout) as error:
                 self.stats.restarts += 1
                 metrics.RESTARTS.inc()
                 backoff = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]

@@ -25,6 +25,7 @@ from reward_ledger_client.models import (
     HistoryPage,
     Outcome,
     Posting,
+    ProgramVersion,
 )
 from reward_ledger_client.protocol import StreamEvent
 
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "Outcome",
     "Posting",
+    "ProgramVersion",
     "RateLimited",
     "Rejected",
     "ServerError",

@@ -19,15 +19,20 @@ from reward_ledger_client.models import (
     BatchItem,
     HistoryPage,
     Outcome,
+    ProgramVersion,
 )
 from reward_ledger_client.operations import Operations
+from reward_ledger_client.program_admin import ProgramAdmin
 from reward_ledger_client.protocol import Call, StreamEvent
 
 T = TypeVar("T")
 STREAM_READ_TIMEOUT_S = 45.0
 
 
-class AsyncLedgerClient(Operations[Awaitable[Outcome]]):
+class AsyncLedgerClient(
+    Operations[Awaitable[Outcome]],
+    ProgramAdmin[Awaitable[ProgramVersion], Awaitable[list[ProgramVersion]]],
+):
     def __init__(
         self,
         base_url: str,
@@ -110,6 +115,12 @@ class AsyncLedgerClient(Operations[Awaitable[Outcome]]):
                 event = parser.line(line)
                 if event is not None:
                     yield event
+
+    def _send_version(self, call: Call[ProgramVersion]) -> Awaitable[ProgramVersion]:
+        return self._send(call)
+
+    def _send_versions(self, call: Call[list[ProgramVersion]]) -> Awaitable[list[ProgramVersion]]:
+        return self._send(call)
 
     async def _send(self, call: Call[T]) -> T:
         for attempt in range(self.retries + 1):

@@ -24,15 +24,17 @@ from reward_ledger_client.models import (
     BatchItem,
     HistoryPage,
     Outcome,
+    ProgramVersion,
 )
 from reward_ledger_client.operations import Operations
+from reward_ledger_client.program_admin import ProgramAdmin
 from reward_ledger_client.protocol import Call, StreamEvent
 
 T = TypeVar("T")
 STREAM_READ_TIMEOUT_S = 45.0
 
 
-class LedgerClient(Operations[Outcome]):
+class LedgerClient(Operations[Outcome], ProgramAdmin[ProgramVersion, list[ProgramVersion]]):
     def __init__(
         self,
         base_url: str,
@@ -116,6 +118,12 @@ class LedgerClient(Operations[Outcome]):
                     yield event
 
     # --- sending --------------------------------------------------------------------------
+
+    def _send_version(self, call: Call[ProgramVersion]) -> ProgramVersion:
+        return self._send(call)
+
+    def _send_versions(self, call: Call[list[ProgramVersion]]) -> list[ProgramVersion]:
+        return self._send(call)
 
     def _send(self, call: Call[T]) -> T:
         for attempt in range(self.retries + 1):

@@ -68,6 +68,7 @@ _BY_STATUS: dict[int, type[LedgerError]] = {
     403: Forbidden,
     404: NotFound,
     409: Conflict,
+    412: Conflict,
     413: TooLarge,
     422: Rejected,
     429: RateLimited,

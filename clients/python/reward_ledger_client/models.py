@@ -190,3 +190,27 @@ class AssetTotals:
             int(data["held"]),
             int(data["in_transit"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramVersion:
+    """One version of a program's definition (the keys of `[programs.<name>]` in the
+    ledger's programs.toml)."""
+
+    program: str
+    version: int
+    change: str
+    changed_at_ms: int
+    changed_by: str
+    definition: dict[str, Any]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ProgramVersion:
+        return cls(
+            data["program"],
+            int(data["version"]),
+            data["change"],
+            int(data["changed_at_ms"]),
+            data["changed_by"],
+            dict(data["definition"]),
+        )

@@ -120,6 +120,7 @@ def ledger_event_record() -> dict[str, Any]:
         ],
         "forgotten_request_ids": [],
         "forgotten_reversibles": [],
+        "program_version": 3,
     }
 
 
