@@ -28,6 +28,7 @@ from settings.programs import load_program_tables
 STATUS_INTERVAL_S = 10.0
 PROGRAMS_ATTEMPTS = 12
 PROGRAMS_RETRY_S = 5.0
+CORE_CATCH_UP_TIMEOUT_S = 2.0
 
 
 def register(subparsers: Any) -> None:
@@ -130,6 +131,8 @@ def _follow_programs(settings: Settings, instance_id: str) -> ProgramFeed:
                 settings.topics.programs_writer_id,
                 tables,
                 f"core:{instance_id}",
+                # A batch waits this long at most for the programs topic (a failover).
+                CORE_CATCH_UP_TIMEOUT_S,
             )
             return feed
         except (ProgramFeedError, ProgramWriteConflict, KafkaException) as error:

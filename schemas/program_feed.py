@@ -35,6 +35,7 @@ log = logging.getLogger("ledger.programs")
 
 POLL_S = 0.1
 CATCH_UP_TIMEOUT_S = 10.0
+END_OFFSET_RETRY_S = 0.2
 
 
 class ProgramFeedError(RuntimeError):
@@ -42,8 +43,14 @@ class ProgramFeedError(RuntimeError):
 
 
 class ProgramFeed:
-    def __init__(self, kafka_config: Mapping[str, Any], topic: str) -> None:
+    def __init__(
+        self,
+        kafka_config: Mapping[str, Any],
+        topic: str,
+        catch_up_timeout_s: float = CATCH_UP_TIMEOUT_S,
+    ) -> None:
         self.topic = topic
+        self.catch_up_timeout_s = catch_up_timeout_s
         self.catalogue = ProgramCatalogue()
         self.refused = 0
         self._partition = TopicPartition(topic, 0)
@@ -58,9 +65,11 @@ class ProgramFeed:
             "auto.offset.reset": "earliest",
             "fetch.wait.max.ms": 100,
         }
+        self._config = config
         self._consumer = Consumer(config)
         # Asks for the end offset: a query on the reading consumer waits behind its poll.
         self._offsets = Consumer(config)
+        self._asking = threading.Lock()
         self._consumer.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
         self._position = 0
         self._moved = threading.Condition()
@@ -76,8 +85,9 @@ class ProgramFeed:
         self._thread.start()
         return self
 
-    def catch_up(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> Mapping[str, Program]:
+    def catch_up(self, timeout_s: float | None = None) -> Mapping[str, Program]:
         """The programs once every version committed before this call is taken."""
+        timeout_s = self.catch_up_timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + timeout_s
         end = self._end_offset(timeout_s)
         if self._thread is None:  # no follower: read here
@@ -106,13 +116,24 @@ class ProgramFeed:
         self._offsets.close()
 
     def _end_offset(self, timeout_s: float) -> int:
-        try:
-            _, high = self._offsets.get_watermark_offsets(
-                self._partition, timeout=timeout_s, cached=False
-            )
-        except KafkaException as error:
-            raise ProgramFeedError(f"{self.topic}: {error}") from error
-        return int(high)
+        deadline = time.monotonic() + timeout_s
+        with self._asking:
+            while True:
+                left = max(0.1, deadline - time.monotonic())
+                try:
+                    _, high = self._offsets.get_watermark_offsets(
+                        self._partition, timeout=left, cached=False
+                    )
+                    return int(high)
+                except KafkaException as error:
+                    # A client that was never assigned the partition keeps what it last
+                    # knew of its leader: after a failover it answers "unknown partition"
+                    # for good. A new one asks the cluster afresh.
+                    self._offsets.close()
+                    self._offsets = Consumer(self._config)
+                    if time.monotonic() >= deadline:
+                        raise ProgramFeedError(f"{self.topic}: {error}") from error
+                    time.sleep(END_OFFSET_RETRY_S)
 
     def _follow(self) -> None:
         while not self._stop.is_set():

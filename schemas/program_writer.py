@@ -23,7 +23,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from ledger.program_changes import ChangeKind, ProgramCatalogue, ProgramVersion, first_version
-from schemas.program_feed import ProgramFeed, ProgramFeedError
+from schemas.program_feed import CATCH_UP_TIMEOUT_S, ProgramFeed, ProgramFeedError
 from schemas.program_records import encode_program_version
 
 log = logging.getLogger("ledger.programs")
@@ -150,10 +150,11 @@ def follow_programs(
     writer_id: str,
     seed: Mapping[str, Mapping[str, Any]],
     by: str,
+    catch_up_timeout_s: float = CATCH_UP_TIMEOUT_S,
 ) -> tuple[ProgramFeed, ProgramWriter]:
     """A started feed of the programs topic, once it holds every program of `seed` (the
     programs file), and a writer for changes."""
-    feed = ProgramFeed(kafka_config, topic).start()
+    feed = ProgramFeed(kafka_config, topic, catch_up_timeout_s).start()
     writer = ProgramWriter(kafka_config, feed, writer_id)
     try:
         for name in writer.seed(seed, by):

@@ -35,6 +35,7 @@ the order the loop commits them.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,6 @@ from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
 from processors.core.store import StateStore
-from processors.errors import ProcessorError
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts, memory_key
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 Headers = list[tuple[str, str | bytes | None]]
 
 TIMER_RETRY_MS = 60_000
+# After the programs topic failed to answer, batches take the known programs this long before
+# asking it again (each try may wait for the catch-up's timeout).
+PROGRAMS_RETRY_S = 5.0
+PROGRAMS_WARNING_INTERVAL_S = 10.0
 """A timer whose decision did not apply (a bug, a crash) is tried again this much later: soon
 enough that no value stays wrongly available for long, rare enough not to spin on a bug."""
 
@@ -139,10 +143,6 @@ Staged = tuple[bytes, list[tuple[bytes, bytes]]]
 """An event's bytes and its emitted requests' (key, bytes)."""
 
 
-class ProgramsUnavailable(ProcessorError):
-    """The programs topic could not be read: the batch is decided again by a new session."""
-
-
 class BatchApplier:
     def __init__(
         self,
@@ -158,6 +158,8 @@ class BatchApplier:
         self.program_source = program_source(programs)
         # One set of versions per batch, taken when it starts.
         self.programs: Programs = self.program_source.programs()
+        self._warned_at = -PROGRAMS_WARNING_INTERVAL_S
+        self._programs_retry_at = 0.0
         self.encoder = encoder
         self.stores = stores
         self.channels = channels(topics)
@@ -169,11 +171,7 @@ class BatchApplier:
         # it is decided with: the programs change in order with requests, whatever path a
         # request took. Usually one end-offset query (the feed is already there); an idle
         # pass (timers only) takes what the feed has.
-        try:
-            source = self.program_source
-            self.programs = source.catch_up() if records else source.programs()
-        except Exception as error:  # the batch is decided again by a new session
-            raise ProgramsUnavailable(f"programs cannot be read: {error}") from error
+        self.programs = self._latest_programs() if records else self.program_source.programs()
         for record in records:
             self._apply_record(record, now_ms, result)
         for partition, store in self.stores.items():
@@ -187,6 +185,23 @@ class BatchApplier:
         for (partition, _), changes in result.memory.items():
             result.records.extend(self._memory_records(partition, changes))
         return result
+
+    def _latest_programs(self) -> Programs:
+        """The programs once caught up with the topic; when its partition cannot answer (its
+        leader failing over), the latest this process has, said in a warning: deciding with
+        a version one change behind beats stopping every account, and each event records
+        the version it used. No change can be written while the partition cannot answer."""
+        now = time.monotonic()
+        if now < self._programs_retry_at:
+            return self.program_source.programs()
+        try:
+            return self.program_source.catch_up()
+        except Exception as error:
+            self._programs_retry_at = now + PROGRAMS_RETRY_S
+            if now - self._warned_at > PROGRAMS_WARNING_INTERVAL_S:
+                self._warned_at = now
+                log.warning("deciding with the programs known so far: %s", error)
+            return self.program_source.programs()
 
     def _memory_records(self, partition: int, changes: MemoryChanges) -> list[OutputRecord]:
         topics, encoder = self.topics, self.encoder

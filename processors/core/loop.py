@@ -55,7 +55,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from ledger.programs import Programs, ProgramSource
 from processors.batching import take_batch
 from processors.core import metrics
-from processors.core.batch import BatchApplier, ProgramsUnavailable
+from processors.core.batch import BatchApplier
 from processors.core.changelog import open_stores, restore_partitions
 from processors.core.checkpoints import Checkpoints, DeliveryCallback
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
@@ -406,7 +406,7 @@ class CoreProcessor:
                     self.clock,
                 )
                 self.session.run(stop)
-            except (SessionFailed, ProgramsUnavailable, KafkaException, ReadTimeout) as error:
+            except (SessionFailed, KafkaException, ReadTimeout) as error:
                 self.stats.restarts += 1
                 metrics.RESTARTS.inc()
                 backoff = RESTART_BACKOFF_S[min(failures, len(RESTART_BACKOFF_S) - 1)]
