@@ -47,6 +47,7 @@ PRINCIPAL_OF = {
     "auditor": "auditor",
     "gateway": "gateway",
     "notify": "notifier",
+    "qualifying_points": "extensions",
 }
 
 
@@ -64,6 +65,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     children = ledger_processes(socket.gethostname())
     if partners_configured(settings):
         children["notify"] = ["notify", "run"]
+    if settings.extensions:
+        children[settings.extensions] = ["extension", "run", settings.extensions]
     env = dict(os.environ)
     child_env: dict[str, dict[str, str]] = {}
     if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:

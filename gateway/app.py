@@ -37,6 +37,7 @@ from gateway.trace import TraceMiddleware
 from gateway.writes import Writer
 from ledger.programs import FixedPrograms, Program
 from readmodel.keys import reply_channel
+from readmodel.qualifying import QualifyingStore
 from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
 from schemas.program_writer import follow_programs
@@ -103,6 +104,7 @@ def _process_state(
         activity=activity,
         lag=lag,
         account_streams=account_streams,
+        qualifying=QualifyingStore(client, settings.redis_key_prefix),
     )
 
 

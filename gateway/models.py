@@ -313,6 +313,30 @@ class BatchOut(BaseModel):
     results: list[BatchItemOut]
 
 
+class QualifyingAssetOut(BaseModel):
+    asset: str
+    scale: int | None = Field(description="null for an asset this gateway has not seen yet")
+    earned: int = Field(description="minor units earned in the window (accruals less reversals)")
+    earned_decimal: str | None
+
+
+class QualifyingPointsOut(BaseModel):
+    program: str
+    account_id: str
+    window_days: int = Field(
+        description="the rolling window: the last 365 UTC days, today included"
+    )
+    as_of_ms: int = Field(description="when this answer was computed (the window ends that day)")
+    updated_at_ms: int | None = Field(
+        description="decision time of the last event that changed the member's figure"
+    )
+    folded_to_ms: int = Field(
+        description="decision time of the newest journal event the extension has folded: "
+        "far behind `as_of_ms` while it catches up (a first start folds the whole journal)"
+    )
+    assets: list[QualifyingAssetOut]
+
+
 class AccountBalancesOut(BaseModel):
     program: str
     account_id: str

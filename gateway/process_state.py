@@ -17,6 +17,7 @@ from gateway.outcomes import OutcomeWaiter
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
 from gateway.writes import Writer
+from readmodel.qualifying import QualifyingStore
 from readmodel.reader import ReadModel
 from settings import Settings
 
@@ -37,3 +38,4 @@ class ProcessState:
     activity: Activity
     lag: JournalLag
     account_streams: AccountStreams
+    qualifying: QualifyingStore

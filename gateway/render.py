@@ -22,12 +22,15 @@ from gateway.models import (
     HistoryOut,
     PostingOut,
     ProblemOut,
+    QualifyingAssetOut,
+    QualifyingPointsOut,
     TotalsOut,
     TransactionOut,
 )
 from gateway.problems import PROBLEM_MEDIA_TYPE, PROBLEMS, problem_body
 from ledger.model import Request, Status
 from ledger.programs import Program
+from ledger.qualifying import WINDOW_DAYS, day_of, rolling_total
 from readmodel.history import HistoryEntry
 from readmodel.keys import Outcome
 from readmodel.reader import BalanceView, ProgramTotals
@@ -137,6 +140,37 @@ def history_out(
             for e in page
         ],
         next_before_sequence=page[-1].sequence if more and page else None,
+    )
+
+
+def qualifying_out(
+    program: Program,
+    account_id: str,
+    days: Mapping[int, Mapping[str, int]],
+    updated_at_ms: int | None,
+    folded_to_ms: int,
+    now_ms: int,
+) -> QualifyingPointsOut:
+    totals = rolling_total(days, day_of(now_ms))
+    assets = []
+    for code, amount in sorted(totals.items()):
+        asset = program.assets.get(code)  # None: an asset this process has not seen yet
+        assets.append(
+            QualifyingAssetOut(
+                asset=code,
+                scale=None if asset is None else asset.scale,
+                earned=amount,
+                earned_decimal=None if asset is None else to_decimal_string(amount, asset.scale),
+            )
+        )
+    return QualifyingPointsOut(
+        program=program.name,
+        account_id=account_id,
+        window_days=WINDOW_DAYS,
+        as_of_ms=now_ms,
+        updated_at_ms=updated_at_ms,
+        folded_to_ms=folded_to_ms,
+        assets=assets,
     )
 
 

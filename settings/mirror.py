@@ -23,6 +23,9 @@ class MirrorSettings:
     auditor_metrics_port: int = 9104
     audit_interval_s: int = 60
     audit_sample_accounts: int = 200
+    # Journal extensions `ledger run` starts (processors/extensions/): "" or
+    # "qualifying_points".
+    extensions: str = ""
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -69,6 +72,13 @@ ENV_VARS: tuple[EnvVar, ...] = (
         minimum=0,
     ),
     EnvVar("LEDGER_AUDIT_INTERVAL_S", "audit_interval_s", int, "seconds between continuous audits"),
+    EnvVar(
+        "LEDGER_EXTENSIONS",
+        "extensions",
+        str,
+        "journal extensions `ledger run` starts: qualifying_points, or empty for none",
+        choices=("", "qualifying_points"),
+    ),
     EnvVar(
         "LEDGER_AUDIT_SAMPLE_ACCOUNTS",
         "audit_sample_accounts",

@@ -44,6 +44,7 @@ OPERATIONS = {
     Operation.WRITE: AclOperation.WRITE,
     Operation.DESCRIBE: AclOperation.DESCRIBE,
     Operation.DELETE: AclOperation.DELETE,
+    Operation.CREATE: AclOperation.CREATE,
 }
 
 

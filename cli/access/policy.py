@@ -21,7 +21,15 @@ from processors.readside.mirror import mirror_group_id
 from settings import Settings
 
 PRINCIPAL_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-KAFKA_KEYS = ("read", "write", "describe", "delete_records", "groups", "transactional_ids")
+KAFKA_KEYS = (
+    "read",
+    "write",
+    "describe",
+    "delete_records",
+    "create",
+    "groups",
+    "transactional_ids",
+)
 REDIS_KEYS = ("keys", "read_keys", "channels", "commands")
 # Whatever a user's grant says, these stay refused: no component needs to flush, reconfigure,
 # enumerate every key or debug the server, and each would let one credential hurt everyone.
@@ -41,6 +49,7 @@ class Operation(StrEnum):
     WRITE = "write"
     DESCRIBE = "describe"
     DELETE = "delete"
+    CREATE = "create"
 
 
 @dataclass(frozen=True, order=True)
@@ -141,6 +150,7 @@ def kafka_grants(policy: AccessPolicy, settings: Settings) -> set[KafkaGrant]:
         "write": (ResourceKind.TOPIC, Operation.WRITE),
         "describe": (ResourceKind.TOPIC, Operation.DESCRIBE),
         "delete_records": (ResourceKind.TOPIC, Operation.DELETE),
+        "create": (ResourceKind.TOPIC, Operation.CREATE),
         "groups": (ResourceKind.GROUP, Operation.READ),
         "transactional_ids": (ResourceKind.TRANSACTIONAL_ID, Operation.WRITE),
     }

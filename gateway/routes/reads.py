@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -13,6 +14,7 @@ from gateway.models import (
     REQUEST_ID_PATTERN,
     AccountBalancesOut,
     HistoryOut,
+    QualifyingPointsOut,
     TotalsOut,
     TransactionOut,
 )
@@ -23,6 +25,7 @@ from gateway.render import (
     json_body,
     outcome_out,
     pending_out,
+    qualifying_out,
     totals_out,
 )
 from gateway.routes import PROBLEM_RESPONSES
@@ -93,6 +96,35 @@ async def get_request_status(
     if await found.claims.pending_account(program.name, request_id) == account_id:
         return json_body(pending_out(program.name, account_id, request_id))
     raise GatewayError("not_found", f"no request {request_id!r} for account {account_id!r}")
+
+
+@router.get(
+    "/v1/programs/{program}/accounts/{account_id}/qualifying-points",
+    summary="Points an account earned over the last 12 months (the input of tier rules)",
+    description=(
+        "Accruals less reversed accruals per asset over the last 365 UTC days, folded from "
+        "the journal by the qualifying_points extension (LEDGER_EXTENSIONS); 503 when that "
+        "extension is not running."
+    ),
+    response_model=QualifyingPointsOut,
+    responses=PROBLEM_RESPONSES,
+)
+async def get_qualifying_points(
+    account_id: AccountId, access: Annotated[Access, Depends(reader)]
+) -> Response:
+    store = access.services.qualifying
+    beat = await store.heartbeat()
+    if beat is None:
+        raise GatewayError(
+            "unavailable",
+            "the qualifying_points extension is not running (LEDGER_EXTENSIONS=qualifying_points)",
+            headers={"Retry-After": "5"},
+        )
+    program = access.program
+    days, updated_at_ms = await store.days(program.name, account_id)
+    now_ms = int(time.time() * 1000)
+    folded_to_ms = int(beat.get("folded_to_ms", 0))
+    return json_body(qualifying_out(program, account_id, days, updated_at_ms, folded_to_ms, now_ms))
 
 
 @router.get(

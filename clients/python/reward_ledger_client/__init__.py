@@ -26,6 +26,7 @@ from reward_ledger_client.models import (
     Outcome,
     Posting,
     ProgramVersion,
+    QualifyingPoints,
 )
 from reward_ledger_client.protocol import StreamEvent
 
@@ -46,6 +47,7 @@ __all__ = [
     "Outcome",
     "Posting",
     "ProgramVersion",
+    "QualifyingPoints",
     "RateLimited",
     "Rejected",
     "ServerError",

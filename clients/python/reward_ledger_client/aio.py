@@ -20,6 +20,7 @@ from reward_ledger_client.models import (
     HistoryPage,
     Outcome,
     ProgramVersion,
+    QualifyingPoints,
 )
 from reward_ledger_client.operations import Operations
 from reward_ledger_client.program_admin import ProgramAdmin
@@ -81,6 +82,10 @@ class AsyncLedgerClient(
 
     async def request_status(self, program: str, account_id: str, request_id: str) -> Outcome:
         return await self._send(protocol.request_status(program, account_id, request_id))
+
+    async def qualifying_points(self, program: str, account_id: str) -> QualifyingPoints:
+        """Points earned over the last 12 months (needs the qualifying_points extension)."""
+        return await self._send(protocol.qualifying_points(program, account_id))
 
     async def totals(self, program: str) -> list[AssetTotals]:
         return await self._send(protocol.totals(program))

@@ -25,6 +25,7 @@ from reward_ledger_client.models import (
     HistoryPage,
     Outcome,
     ProgramVersion,
+    QualifyingPoints,
 )
 from reward_ledger_client.operations import Operations
 from reward_ledger_client.program_admin import ProgramAdmin
@@ -83,6 +84,10 @@ class LedgerClient(Operations[Outcome], ProgramAdmin[ProgramVersion, list[Progra
 
     def request_status(self, program: str, account_id: str, request_id: str) -> Outcome:
         return self._send(protocol.request_status(program, account_id, request_id))
+
+    def qualifying_points(self, program: str, account_id: str) -> QualifyingPoints:
+        """Points earned over the last 12 months (needs the qualifying_points extension)."""
+        return self._send(protocol.qualifying_points(program, account_id))
 
     def totals(self, program: str) -> list[AssetTotals]:
         return self._send(protocol.totals(program))

@@ -214,3 +214,35 @@ class ProgramVersion:
             data["changed_by"],
             dict(data["definition"]),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class QualifyingPoints:
+    """What an account earned over the last `window_days` (accruals less reversed accruals),
+    per asset in minor units and as exact decimals."""
+
+    program: str
+    account_id: str
+    window_days: int
+    as_of_ms: int
+    updated_at_ms: int | None
+    folded_to_ms: int
+    earned: dict[str, int]
+    earned_decimal: dict[str, Decimal | None]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> QualifyingPoints:
+        assets = data["assets"]
+        return cls(
+            data["program"],
+            data["account_id"],
+            int(data["window_days"]),
+            int(data["as_of_ms"]),
+            None if data.get("updated_at_ms") is None else int(data["updated_at_ms"]),
+            int(data["folded_to_ms"]),
+            {a["asset"]: int(a["earned"]) for a in assets},
+            {
+                a["asset"]: None if a["earned_decimal"] is None else Decimal(a["earned_decimal"])
+                for a in assets
+            },
+        )

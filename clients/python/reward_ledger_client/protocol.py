@@ -28,6 +28,7 @@ from reward_ledger_client.models import (
     BatchItem,
     HistoryPage,
     Outcome,
+    QualifyingPoints,
 )
 
 T = TypeVar("T")
@@ -42,6 +43,7 @@ ENDPOINTS: Mapping[tuple[str, str], str] = {
     ("GET", "/v1/programs/{program}/accounts/{account_id}/requests/{request_id}"): "request_status",
     ("GET", "/v1/programs/{program}/accounts/{account_id}/events"): "events",
     ("GET", "/v1/programs/{program}/totals"): "totals",
+    ("GET", "/v1/programs/{program}/accounts/{account_id}/qualifying-points"): "qualifying_points",
     ("GET", "/v1/programs"): "programs",
     ("POST", "/v1/programs"): "create_program",
     ("GET", "/v1/programs/{program}"): "program",
@@ -143,6 +145,11 @@ def history(
 def request_status(program: str, account_id: str, request_id: str) -> Call[Outcome]:
     path = f"{_account(program, account_id)}/requests/{quote(request_id, safe='')}"
     return Call("GET", path, _outcome)
+
+
+def qualifying_points(program: str, account_id: str) -> Call[QualifyingPoints]:
+    path = f"{_account(program, account_id)}/qualifying-points"
+    return Call("GET", path, _reader(QualifyingPoints.of))
 
 
 def totals(program: str) -> Call[list[AssetTotals]]:

@@ -42,8 +42,10 @@ def test_schemathesis_finds_no_server_error_nor_schema_violation(
             CHECKS,
             # An event stream never ends by itself: its own test reads it with an SSE client
             # (test_events_stream.py); here each example would wait for the request timeout.
+            # Qualifying points answer 503 while their extension does not run (this stack runs
+            # none); tests/integration/extensions/ runs it and checks the answers.
             "--exclude-path-regex",
-            "/events$",
+            "/(events|qualifying-points)$",
             "--max-examples",
             str(EXAMPLES_MAX),
             # One worker: concurrent workers hit a CPython 3.11 `ast` thread-safety bug inside
