@@ -219,6 +219,11 @@ class KeyStore:
             return None
         return key
 
+    async def still_valid(self, key_id: str) -> bool:
+        """Whether the key is still there and not revoked (a stream asks this as it runs)."""
+        key, _ = await self._load(key_id)
+        return key is not None and key.revoked_at_ms is None
+
     async def _load(self, key_id: str) -> tuple[ApiKey | None, str]:
         now = time.monotonic()
         cached = self._cache.get(key_id)

@@ -6,14 +6,17 @@ that reconnects with `Last-Event-ID` first gets what it missed, from the history
 live events; one that connects without it gets only what comes next. The first event,
 `ready`, says the stream is subscribed and names (and carries as its id) the account's newest
 event id. Same keys
-and scope as the other reads (`balances:read`), charged once per connection. A comment line
-every HEARTBEAT_S keeps proxies from closing a quiet stream.
+and scope as the other reads (`balances:read`), charged once per connection; a stream whose
+key is revoked ends with a `revoked` event within seconds (KEY_CHECK_S and the key cache),
+and its reconnect gets 401. A comment line every HEARTBEAT_S keeps proxies from closing a
+quiet stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -32,6 +35,9 @@ from readmodel.keys import account_events_channel
 
 router = APIRouter(tags=["reads"])
 HEARTBEAT_S = 15.0
+# How often a running stream checks that its key was not revoked meanwhile: a revoked key's
+# stream ends (its client's reconnect then gets 401), like its other calls, within seconds.
+KEY_CHECK_S = 5.0
 
 
 @router.get(
@@ -86,10 +92,20 @@ async def _events(access: Access, account_id: str, last: Position | None) -> Asy
         for at, kept in start.send:
             yield _message(at, program, account_id, kept)
         position = start.last
+        checked = quiet_since = time.monotonic()
         async for live in _live(feed):
+            now = time.monotonic()
+            if now - checked >= KEY_CHECK_S:
+                checked = now
+                if not await services.keys.still_valid(access.key.key_id):
+                    yield "event: revoked\ndata: {}\n\n"
+                    return
             if live is None:
-                yield ": keep-alive\n\n"
+                if now - quiet_since >= HEARTBEAT_S:
+                    quiet_since = now
+                    yield ": keep-alive\n\n"
                 continue
+            quiet_since = now
             position = position.after(live) if position else Position(live.sequence, 0)
             yield _message(position, program, account_id, live)
 
@@ -122,10 +138,10 @@ async def _synchronised_history(
 
 
 async def _live(feed: Feed) -> AsyncIterator[HistoryEntry | None]:
-    """Entries as they come; None after HEARTBEAT_S of quiet. Ends when the feed does."""
+    """Entries as they come; None after KEY_CHECK_S of quiet. Ends when the feed does."""
     while True:
         try:
-            data = await asyncio.wait_for(feed.get(), HEARTBEAT_S)
+            data = await asyncio.wait_for(feed.get(), KEY_CHECK_S)
         except TimeoutError:
             yield None
             continue

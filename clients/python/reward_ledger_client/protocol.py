@@ -219,7 +219,8 @@ def error_of(response: httpx.Response) -> LedgerError:
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
     """One Server-Sent Event of an account stream: `outcome` (data: a history entry, plus
-    program and account_id), `ready` or `reset`."""
+    program and account_id), `ready`, `reset`, or `revoked` (the key was revoked: the stream
+    ends, and reconnecting raises Unauthenticated)."""
 
     event: str
     id: str | None

@@ -118,3 +118,14 @@ def test_a_malformed_last_event_id_is_a_typed_error(ledger: Ledger) -> None:
     assert answer.status_code == 400
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["code"] == "validation_error"
+
+
+def test_a_revoked_keys_stream_ends_and_its_reconnect_is_refused(ledger: Ledger) -> None:
+    token = ledger.key(Scope.BALANCES_READ)
+    path = f"{ACME}/accounts/{account()}/events"
+    received = _open(ledger, token, path, None)
+    assert ledger.keys.revoke(token.split("_")[1])
+    event, _, _ = received.get(timeout=WAIT_S)  # within seconds, not at the next reconnect
+    assert event == "revoked"
+    with ledger.client(token) as client:
+        assert client.get(path).status_code == 401
