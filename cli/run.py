@@ -16,9 +16,11 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from cli.devstack import Stack
+from cli.devstack.regions import RegionsStack
+from cli.errors import CliError
 from cli.logs import RESET, resolve_format
 from cli.notify import partners_configured
-from cli.services import add_shape_arguments, shape_of
+from cli.services import add_regions_argument, add_shape_arguments, shape_of
 from cli.supervisor import Supervisor
 from processors.topics import ensure_topics, ledger_topics
 from settings import Settings
@@ -37,6 +39,12 @@ def register(subparsers: Any) -> None:
         ),
     )
     add_shape_arguments(parser)
+    parser.add_argument(
+        "--region",
+        help="run this region's core, mirror, auditor and gateway on its cluster of the local "
+        "regions stack (started with --regions, or LEDGER_REGIONS, when none runs)",
+    )
+    add_regions_argument(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -62,14 +70,24 @@ def ledger_processes(instance: str) -> dict[str, list[str]]:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    children = ledger_processes(socket.gethostname())
+    env = dict(os.environ)
+    instance = socket.gethostname()
+    region = args.region or settings.region
+    if region:
+        if args.secure or args.brokers > 1:
+            raise CliError("--region runs on the plaintext regions stack (one broker each)")
+        instance = f"{instance}-{region}"
+        if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+            settings = _region_of_local_stack(args, settings, region, env)
+        else:
+            env["LEDGER_REGION"] = region
+    children = ledger_processes(instance)
     if partners_configured(settings):
         children["notify"] = ["notify", "run"]
     if settings.extensions:
         children[settings.extensions] = ["extension", "run", settings.extensions]
-    env = dict(os.environ)
     child_env: dict[str, dict[str, str]] = {}
-    if "KAFKA_BOOTSTRAP_SERVERS" not in os.environ:
+    if "KAFKA_BOOTSTRAP_SERVERS" not in env:
         stack = Stack(settings, shape_of(args))
         for service in stack.up():
             print(f"[run] {service.describe()}")
@@ -103,6 +121,26 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             "(docs: /docs)"
         )
     return Supervisor(children, env, child_env, colour=readable == "color").run()
+
+
+def _region_of_local_stack(
+    args: argparse.Namespace, settings: Settings, region: str, env: dict[str, str]
+) -> Settings:
+    """Point `env` at `region` of the local regions stack (starting it if none runs)."""
+    stack = RegionsStack.running(settings)
+    if stack is None:
+        names = args.regions or list(settings.region_names)
+        if not names:
+            raise CliError(
+                f"no regions stack runs: `ledger run --region {region} --regions eu,us` "
+                "starts one (or set LEDGER_REGIONS)"
+            )
+        stack = RegionsStack(settings, names)
+        for service in stack.up():
+            print(f"[run] {service.describe()}")
+    env.update(stack.environment(region))
+    print(f"[run] region {region} of {', '.join(stack.names)}")
+    return stack.settings_for(region)
 
 
 def banner(settings: Settings, colour: bool) -> str:

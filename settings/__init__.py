@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from settings import common, core, devstack, gateway, kafka, mirror, notify, redis
+from settings import common, core, devstack, gateway, kafka, mirror, notify, redis, regions
 from settings.devstack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT
 from settings.kafka import (
     KAFKA_PASSTHROUGH_PREFIX,
@@ -47,6 +47,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     *gateway.ENV_VARS,
     *notify.ENV_VARS,
     *devstack.ENV_VARS,
+    *regions.ENV_VARS,
 )
 
 
@@ -60,6 +61,7 @@ class Settings(
     gateway.GatewaySettings,
     notify.NotifySettings,
     devstack.DevstackSettings,
+    regions.RegionSettings,
 ):
     """Everything configurable, with the defaults a laptop or CI machine wants."""
 
@@ -89,4 +91,6 @@ class Settings(
         values.setdefault(
             "redis_url", f"redis://127.0.0.1:{values.get('redis_port', DEFAULT_REDIS_PORT)}/0"
         )
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.region_names  # noqa: B018 - checks LEDGER_REGIONS and LEDGER_REGION now
+        return settings

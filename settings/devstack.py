@@ -25,6 +25,10 @@ class DevstackSettings:
     kafka_heap_mb: int = 1024
     redis_port: int = DEFAULT_REDIS_PORT
     services_ready_timeout_s: int = 90
+    # The regions stack's MirrorMaker 2 (`ledger services up --regions eu,us`): the port of its
+    # internal REST server (needed for exactly-once source support) and its JVM heap.
+    mirrormaker_port: int = 9089
+    mirrormaker_heap_mb: int = 512
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -54,4 +58,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
         int,
         "how long `services up` waits for readiness",
     ),
+    EnvVar(
+        "LEDGER_MIRRORMAKER_PORT",
+        "mirrormaker_port",
+        int,
+        "regions stack's MirrorMaker 2 internal REST port",
+    ),
+    EnvVar("LEDGER_MIRRORMAKER_HEAP_MB", "mirrormaker_heap_mb", int, "MirrorMaker 2's JVM heap"),
 )

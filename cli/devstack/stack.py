@@ -81,11 +81,14 @@ class ServiceStatus:
 
 
 class Stack:
-    def __init__(self, settings: Settings, shape: StackShape | None = None) -> None:
+    def __init__(
+        self, settings: Settings, shape: StackShape | None = None, home: Path | None = None
+    ) -> None:
+        """`home` places the stack elsewhere than its shape's directory (a region's stack)."""
         self.settings = settings
         self.shape = shape or StackShape()
         self.root = Path(settings.devstack_dir).resolve()
-        self.home = self.shape.home(self.root)
+        self.home = home or self.shape.home(self.root)
         self.credentials = StackCredentials(self.home)
         self.authority = LocalAuthority(self.home / "tls")
         kafka_security, redis_security = self._security() if self.shape.secure else (None, None)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from cli.devstack import Stack, StackShape
+from cli.devstack.regions import RegionsStack
 from settings import Settings
 from tests.support.ports import free_port
 
@@ -42,6 +43,7 @@ def stack_settings(home: Path) -> Settings:
         kafka_controller_port=free_port(),
         kafka_internal_port=free_port(),
         redis_port=free_port(),
+        mirrormaker_port=free_port(),
         kafka_heap_mb=1024,
         partitions=PARTITIONS,
         programs_config=str(ROOT / "config" / "programs.toml"),
@@ -58,6 +60,19 @@ def running_stack(home: Path, shape: StackShape) -> Iterator[Stack]:
     try:
         ledger(env, "services", "up", *flags)
         yield Stack(settings, shape)
+    finally:
+        ledger(env, "services", "down")
+
+
+@contextlib.contextmanager
+def running_regions(home: Path, names: tuple[str, ...]) -> Iterator[RegionsStack]:
+    """`ledger services up --regions ...`: a broker and a Redis per region, and MirrorMaker 2."""
+    settings = stack_settings(home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(settings.to_env())
+    try:
+        ledger(env, "services", "up", "--regions", ",".join(names))
+        yield RegionsStack(settings, names)
     finally:
         ledger(env, "services", "down")
 

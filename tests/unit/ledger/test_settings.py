@@ -16,15 +16,23 @@ def test_defaults_without_environment() -> None:
     assert settings.partitions == 12
 
 
+# Variables whose values have a form of their own, and the company each needs.
+EXAMPLES = {"LEDGER_REGIONS": "eu,us", "LEDGER_REGION": "us"}
+COMPANIONS = {"LEDGER_REGION": {"LEDGER_REGIONS": "eu,us"}}
+
+
 @pytest.mark.parametrize("var", ENV_VARS, ids=[var.name for var in ENV_VARS])
 def test_every_variable_is_read(var: EnvVar) -> None:
     """Each variable sets its own attribute, to a value other than the default."""
-    if var.choices:
+    if var.name in EXAMPLES:
+        raw = EXAMPLES[var.name]
+    elif var.choices:
         raw = next(choice for choice in var.choices if choice != getattr(Settings(), var.attribute))
     else:
         raw = str(var.minimum + 4321) if var.kind is int else f"x-{var.name.lower()}"
     default = getattr(Settings(), var.attribute)
-    read = getattr(Settings.from_env({var.name: raw}), var.attribute)
+    environ = {**COMPANIONS.get(var.name, {}), var.name: raw}
+    read = getattr(Settings.from_env(environ), var.attribute)
     assert read == var.parse(raw) and read != default
 
 
