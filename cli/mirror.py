@@ -47,20 +47,53 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     serve_metrics(settings.mirror_metrics_port, settings.metrics_host)
     instance_id = args.instance_id or settings.instance_id or socket.gethostname()
-    loop = MirrorLoop(
-        settings,
-        WireContracts.for_registry(settings.schema_registry_url),
-        redis.Redis.from_url(settings.redis_url),
-        instance_id,
-    )
+    contracts = WireContracts.for_registry(settings.schema_registry_url)
+    client = redis.Redis.from_url(settings.redis_url)
+    # This region's journal, and in a region each other region's journal as copied here.
+    sources = ["", *settings.other_regions]
+    journals = [settings.journal_copy(source) if source else settings for source in sources]
+    loops = [
+        MirrorLoop(
+            journal,
+            contracts,
+            client,
+            f"{instance_id}-from-{source}" if source else instance_id,
+            source_region=source,
+        )
+        for source, journal in zip(sources, journals, strict=True)
+    ]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    logging.getLogger("ledger.mirror").info(
-        "mirror %s following %s as group %s",
-        instance_id,
-        settings.topics.events,
-        mirror_group_id(settings),
-    )
-    loop.run(stop)
+    for journal in journals:
+        logging.getLogger("ledger.mirror").info(
+            "mirror %s following %s as group %s into %s",
+            instance_id,
+            journal.topics.events,
+            mirror_group_id(journal),
+            journal.redis_key_prefix,
+        )
+    return run_all(loops, stop)
+
+
+def run_all(loops: list[MirrorLoop], stop: threading.Event) -> int:
+    """Each loop in a thread of its own; the first to fail stops the others and fails the
+    process (which is restarted), so a copy that cannot be mirrored is never silently left."""
+    failures: list[BaseException] = []
+
+    def run(loop: MirrorLoop) -> None:
+        try:
+            loop.run(stop)
+        except BaseException as error:
+            failures.append(error)
+            stop.set()
+
+    threads = [threading.Thread(target=run, args=(loop,), name=loop.topic) for loop in loops]
+    for thread in threads[1:]:
+        thread.start()
+    run(loops[0])
+    for thread in threads[1:]:
+        thread.join()
+    if failures:
+        raise failures[0]
     return 0

@@ -43,6 +43,14 @@ class TopicSpec:
 def ledger_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
     """The ledger's topics, replicated as the settings ask (the broker's defaults otherwise)."""
     specs = _layout(settings, partitions or settings.partitions)
+    # Other regions' journals, as MirrorMaker 2 copies them here: created with the journal's
+    # layout before MirrorMaker does, so this region's readers can subscribe from the start.
+    specs += [
+        replace(spec, name=settings.journal_copy(source).topics.events)
+        for source in settings.other_regions
+        for spec in specs
+        if spec.name == settings.topics.events
+    ]
     durability = {}
     if settings.topic_min_insync_replicas is not None:
         durability["min.insync.replicas"] = str(settings.topic_min_insync_replicas)

@@ -202,6 +202,12 @@ def lag_sample_key(prefix: str, slot: int) -> str:
     return f"{prefix}dashboard:lag:{slot}"
 
 
+def copy_freshness_key(prefix: str) -> str:
+    """A copied journal's model (prefix `<prefix>@<region>:`): JSON {"event_ms", "applied_ms"},
+    the decision time of the last event applied and when it was applied here."""
+    return f"{prefix}copy:freshness"
+
+
 def audit_last(prefix: str) -> str:
     return f"{prefix}{AUDIT_LAST}"
 

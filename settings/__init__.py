@@ -15,7 +15,7 @@ cannot drift (a unit test compares them). Parsing is strict: a malformed value r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from settings import common, core, devstack, gateway, kafka, mirror, notify, redis, regions
 from settings.devstack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT
@@ -74,6 +74,24 @@ class Settings(
         }
         env.update(passthrough_variables(self.kafka_client_config))
         return env
+
+    def journal_copy(self, source: str) -> Settings:
+        """These settings as seen by a reader of `source` region's journal copied here.
+
+        MirrorMaker 2 names the copy `<source>.<topic>` (`eu.rewards.events`), so the copy is
+        a journal under the prefix `<source>.<prefix>`; its read model is a model of its own
+        in the same Redis, under `<redis prefix>@<source>:`, with its own generation, offsets
+        and totals, so each model stays exactly the fold of one journal (and is audited as
+        one). The mirror's consumer group is named after the copy too.
+        """
+        return replace(
+            self,
+            topic_prefix=f"{source}.{self.topic_prefix}",
+            redis_key_prefix=f"{self.redis_key_prefix}@{source}:",
+            mirror_group_id=(
+                f"{self.mirror_group_id}.{source}" if self.mirror_group_id is not None else None
+            ),
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

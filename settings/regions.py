@@ -28,6 +28,9 @@ class RegionSettings:
 
     @property
     def other_regions(self) -> tuple[str, ...]:
+        """The regions whose journals this one's readers follow (none without a region)."""
+        if not self.region:
+            return ()
         return tuple(name for name in self.region_names if name != self.region)
 
 

@@ -16,7 +16,7 @@ itself then sees each committed journal record exactly once, across MirrorMaker 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
@@ -46,12 +46,20 @@ logger.plugins.level = ERROR
 """
 
 
-def replicated_topics_pattern(topic_prefix: str) -> str:
-    """MirrorMaker's `topics` regex: the ledger's replicated topics under this prefix only."""
-    return re.escape(topic_prefix) + "(" + "|".join(REPLICATED) + ")"
+def replicated_topics_pattern() -> str:
+    """MirrorMaker's `topics` regex: the ledger's replicated topics under any prefix (one
+    stack may hold several deployments, as the tests' do)."""
+    return ".*(" + "|".join(REPLICATED) + ")"
 
 
-def mirrormaker_properties(clusters: Mapping[str, str], topic_prefix: str, rest_port: int) -> str:
+def excluded_topics_pattern(regions: Sequence[str]) -> str:
+    """MirrorMaker's `topics.exclude`: its own defaults, and every copy (`eu.rewards.events`
+    is eu's journal: with three regions, us must not pass it on to in, which has it from eu)."""
+    copies = "(" + "|".join(re.escape(name) for name in regions) + r")\..*"
+    return ", ".join((copies, r".*[\-\.]internal", r".*\.replica", "__.*"))
+
+
+def mirrormaker_properties(clusters: Mapping[str, str], rest_port: int) -> str:
     """The dedicated-mode configuration for `clusters` (region -> bootstrap servers)."""
     names = list(clusters)
     lines = [
@@ -63,7 +71,8 @@ def mirrormaker_properties(clusters: Mapping[str, str], topic_prefix: str, rest_
             for target in names
             if source != target
         ),
-        f"topics = {replicated_topics_pattern(topic_prefix)}",
+        f"topics = {replicated_topics_pattern()}",
+        f"topics.exclude = {excluded_topics_pattern(names)}",
         # Only the journal's records matter; consumer groups are each region's own (the
         # checkpoint connector runs, idle: disabling it is refused as an invalid config).
         "groups.exclude = .*",
@@ -124,9 +133,7 @@ class MirrorMaker:
         libs = jars.fetch_mirrormaker_jars(self.settings)
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(
-            mirrormaker_properties(
-                self.clusters, self.settings.topic_prefix, self.settings.mirrormaker_port
-            )
+            mirrormaker_properties(self.clusters, self.settings.mirrormaker_port)
         )
         log4j = self.home / "log4j2.properties"
         log4j.write_text(LOG4J2_PROPERTIES.format(log_dir=self.home / "logs") + QUIET_LOGGERS)

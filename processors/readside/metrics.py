@@ -23,6 +23,12 @@ RETRIES = Counter(
     "ledger_mirror_retries_total",
     "Batches tried again because Redis (or a heal) failed; a batch is never skipped",
 )
+COPY_LAG = Histogram(
+    "ledger_mirror_copy_lag_seconds",
+    "Event decided in its home region -> visible in this region's Redis (replication lag)",
+    ["source"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 AUDIT_OK = Gauge("ledger_audit_ok", "1 when the last audit found no discrepancy, else 0")
 AUDIT_PROBLEMS = Gauge("ledger_audit_problems", "Discrepancies found by the last audit")
 AUDIT_TIMESTAMP = Gauge("ledger_audit_last_run_timestamp_seconds", "When the last audit ran")
@@ -38,6 +44,13 @@ def observe_visible(requested_at_ms: list[int]) -> None:
         if sent > 0:
             FRESHNESS.observe(max(now_ms - sent, 0) / 1000)
     EVENTS.inc(len(requested_at_ms))
+
+
+def observe_copied(source: str, processed_at_ms: list[int], now_ms: int) -> None:
+    """Events of `source` region's journal that just became visible here."""
+    histogram = COPY_LAG.labels(source)
+    for decided in processed_at_ms:
+        histogram.observe(max(now_ms - decided, 0) / 1000)
 
 
 def observe_audit(ok: bool, problems: int) -> None:

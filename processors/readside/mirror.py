@@ -27,6 +27,7 @@ still exists (FLUSHALL, a Redis restart without its data) and rebuild it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -44,7 +45,7 @@ from processors.readside.generation import live_generation
 from processors.readside.heal import heal_stretch, rebuild
 from processors.readside.journal import JournalReadTimeout
 from processors.readside.writing import applier as new_applier
-from readmodel.keys import reply_channel, valid_reply_to
+from readmodel.keys import copy_freshness_key, reply_channel, valid_reply_to
 from readmodel.projection import script_argument
 from readmodel.writer import ApplyStatus, Batch, Mode
 from schemas.contracts import REPLY_TO_HEADER, WireContracts
@@ -83,8 +84,12 @@ class MirrorLoop:
         contracts: WireContracts,
         client: redis.Redis,
         instance_id: str,
+        source_region: str = "",
     ) -> None:
+        """`source_region`: the journal is that region's, copied here (settings.journal_copy);
+        the loop then also measures and records how far behind the copy is."""
         self.settings = settings
+        self.source_region = source_region
         self.contracts = contracts
         self.client = client
         self.applier = new_applier(client, settings)
@@ -153,6 +158,7 @@ class MirrorLoop:
     ) -> None:
         arguments = []
         sent_at_ms = []
+        decided_at_ms = []
         for record in records:
             value = record.value()
             if not value:
@@ -165,6 +171,7 @@ class MirrorLoop:
                 script_argument(event, record.offset() or 0, self._reply_channel(record))
             )
             sent_at_ms.append(event.request.requested_at_ms)
+            decided_at_ms.append(event.processed_at_ms)
         batch = Batch(partition, arguments, records[0].offset() or 0, records[-1].offset() or 0)
         pause_s = RETRY_FIRST_S
         while not stop.is_set():
@@ -172,6 +179,8 @@ class MirrorLoop:
                 if self._apply(batch):
                     self.stats.events += len(arguments)
                     metrics.observe_visible(sent_at_ms)
+                    if self.source_region and decided_at_ms:
+                        self._note_copied(decided_at_ms)
                     return
             except RECOVERABLE as error:
                 self.stats.vouched.pop(partition, None)
@@ -186,6 +195,12 @@ class MirrorLoop:
                 )
                 stop.wait(pause_s)
                 pause_s = min(pause_s * 2, RETRY_MAX_S)
+
+    def _note_copied(self, decided_at_ms: list[int]) -> None:
+        now_ms = time.time_ns() // 1_000_000
+        metrics.observe_copied(self.source_region, decided_at_ms, now_ms)
+        freshness = {"event_ms": max(decided_at_ms), "applied_ms": now_ms}
+        self.client.set(copy_freshness_key(self.settings.redis_key_prefix), json.dumps(freshness))
 
     def _reply_channel(self, record: Message) -> str | None:
         reply_to = valid_reply_to(header(record, REPLY_TO_HEADER))

@@ -20,9 +20,7 @@ def _properties(text: str) -> dict[str, str]:
 
 
 def test_every_flow_is_exactly_once_and_reads_only_committed_records() -> None:
-    config = _properties(
-        mirrormaker_properties({"eu": "h:1", "us": "h:2", "in": "h:3"}, "rewards.", 9089)
-    )
+    config = _properties(mirrormaker_properties({"eu": "h:1", "us": "h:2", "in": "h:3"}, 9089))
     assert config["clusters"] == "eu, us, in"
     flows = {key for key, value in config.items() if key.endswith(".enabled") and "->" in key}
     assert len(flows) == 6 and all(config[flow] == "true" for flow in flows)
@@ -33,13 +31,26 @@ def test_every_flow_is_exactly_once_and_reads_only_committed_records() -> None:
     assert config["listeners"] == "http://127.0.0.1:9089"
 
 
-def test_only_the_ledgers_replicated_topics_under_its_prefix_travel() -> None:
-    pattern = re.compile(replicated_topics_pattern("rewards."))
-    assert pattern.fullmatch("rewards.events")
-    assert pattern.fullmatch("rewards.directory")
-    assert pattern.fullmatch("rewards.outbox")
-    for other in ("rewards.requests", "rewards.state-changelog", "rewardsXevents", "x.events"):
-        assert not pattern.fullmatch(other)
+def test_only_the_ledgers_replicated_topics_travel_and_copies_are_not_copied_again() -> None:
+    config = _properties(mirrormaker_properties({"eu": "h:1", "us": "h:2", "in": "h:3"}, 1))
+    included = re.compile(config["topics"])
+    excluded = [re.compile(p.strip()) for p in config["topics.exclude"].split(", ")]
+
+    def travels(topic: str) -> bool:
+        return bool(included.fullmatch(topic)) and not any(p.fullmatch(topic) for p in excluded)
+
+    for topic in ("rewards.events", "rewards.directory", "rewards.outbox", "t1.events"):
+        assert travels(topic), topic
+    for topic in (
+        "rewards.requests",
+        "rewards.state-changelog",
+        "eu.rewards.events",
+        "us.t1.outbox",
+        "mm2-offsets.eu.internal",
+        "__consumer_offsets",
+    ):
+        assert not travels(topic), topic
+    assert replicated_topics_pattern() == config["topics"]
 
 
 def test_each_region_moves_every_port_by_a_thousand_and_the_first_keeps_them() -> None:
