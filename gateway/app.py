@@ -31,6 +31,7 @@ from gateway.problems import install_problem_handlers
 from gateway.process_state import ProcessState
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
+from gateway.regional import RegionalModels
 from gateway.routes import dashboard, events, ops, reads, transactions
 from gateway.routes import programs as programs_routes
 from gateway.trace import TraceMiddleware
@@ -105,6 +106,7 @@ def _process_state(
         lag=lag,
         account_streams=account_streams,
         qualifying=QualifyingStore(client, settings.redis_key_prefix),
+        regional=RegionalModels(client, settings, read_model),
     )
 
 

@@ -342,6 +342,21 @@ class AccountBalancesOut(BaseModel):
     account_id: str
     sequence: int = Field(description="account sequence after its last applied event")
     balances: list[BalanceOut]
+    home_region: str | None = Field(
+        default=None,
+        description="with regions: the region whose journal holds the account's latest state "
+        "(its home); null without regions",
+    )
+    as_of_ms: int | None = Field(
+        default=None,
+        description="with regions: when the last event this answer reflects was decided at the "
+        "home (null for an account never seen)",
+    )
+    replication_lag_ms: int | None = Field(
+        default=None,
+        description="with regions: how far this region's copy of the home's journal was behind "
+        "when it last took events (0 at home)",
+    )
 
 
 class PostingOut(BaseModel):
@@ -370,6 +385,21 @@ class HistoryOut(BaseModel):
     next_before_sequence: int | None = Field(
         default=None,
         description="pass as before_sequence for the next (older) page; null at the end",
+    )
+    home_region: str | None = Field(
+        default=None,
+        description="with regions: the region whose journal holds the account's latest state "
+        "(its home); null without regions",
+    )
+    as_of_ms: int | None = Field(
+        default=None,
+        description="with regions: when the last event this answer reflects was decided at the "
+        "home (null for an account never seen)",
+    )
+    replication_lag_ms: int | None = Field(
+        default=None,
+        description="with regions: how far this region's copy of the home's journal was behind "
+        "when it last took events (0 at home)",
     )
 
 

@@ -16,6 +16,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.outcomes import OutcomeWaiter
 from gateway.producer import RequestProducer
 from gateway.ratelimit import RateLimiter
+from gateway.regional import RegionalModels
 from gateway.writes import Writer
 from readmodel.qualifying import QualifyingStore
 from readmodel.reader import ReadModel
@@ -39,3 +40,5 @@ class ProcessState:
     lag: JournalLag
     account_streams: AccountStreams
     qualifying: QualifyingStore
+    # This region's model and the other regions' copies (one model without regions).
+    regional: RegionalModels

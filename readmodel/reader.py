@@ -160,6 +160,13 @@ class ReadModel:
         raw = await self._read(lambda keys, pipe: pipe.hgetall(keys.account(program, account_id)))
         return parse_balances(raw or {})
 
+    async def processed_at(self, program: str, account_id: str) -> int | None:
+        """When the last event this model holds for the account was decided (None: unseen)."""
+        raw = await self._read(
+            lambda keys, pipe: pipe.hget(keys.account(program, account_id), PROCESSED_AT_FIELD)
+        )
+        return None if raw is None else int(_text(raw))
+
     async def history(
         self, program: str, account_id: str, limit: int, before_sequence: int | None = None
     ) -> list[HistoryEntry]:

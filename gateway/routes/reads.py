@@ -50,8 +50,9 @@ async def get_balances(
     account_id: AccountId, access: Annotated[Access, Depends(reader)]
 ) -> Response:
     program = access.program
-    stored = await access.services.read_model.balances(program.name, account_id)
-    return json_body(balances_out(program, account_id, stored))
+    located = await access.services.regional.locate(program.name, account_id)
+    answer = balances_out(program, account_id, located.balances)
+    return json_body(answer.model_copy(update=located.stated()))
 
 
 @router.get(
@@ -69,11 +70,11 @@ async def get_history(
     ] = None,
 ) -> Response:
     program = access.program.name
-    entries = await access.services.read_model.history(
-        program, account_id, limit + 1, before_sequence
-    )
+    located = await access.services.regional.locate(program, account_id)
+    entries = await located.model.history(program, account_id, limit + 1, before_sequence)
     page, more = entries[:limit], len(entries) > limit
-    return json_body(history_out(program, account_id, page, more))
+    answer = history_out(program, account_id, page, more)
+    return json_body(answer.model_copy(update=located.stated()))
 
 
 @router.get(
@@ -90,7 +91,10 @@ async def get_request_status(
 ) -> Response:
     program = access.program
     found = access.services
-    stored = await found.read_model.request_status(program.name, account_id, request_id)
+    located = await found.regional.locate(program.name, account_id)
+    stored = await located.model.request_status(program.name, account_id, request_id)
+    if stored is None and located.model is not found.read_model:
+        stored = await found.read_model.request_status(program.name, account_id, request_id)
     if stored is not None:
         return json_body(outcome_out(program, stored))
     if await found.claims.pending_account(program.name, request_id) == account_id:

@@ -101,6 +101,11 @@ class AccountBalances:
     account_id: str
     sequence: int
     balances: tuple[Balance, ...]
+    # With regions: the account's home, when its last event was decided there, and how far
+    # this region's copy of the home's journal was behind (None without regions).
+    home_region: str | None = None
+    as_of_ms: int | None = None
+    replication_lag_ms: int | None = None
 
     def balance(self, asset: str) -> Balance | None:
         return next((b for b in self.balances if b.asset == asset), None)
@@ -112,6 +117,9 @@ class AccountBalances:
             data["account_id"],
             int(data["sequence"]),
             tuple(Balance.of(b) for b in data["balances"]),
+            data.get("home_region"),
+            data.get("as_of_ms"),
+            data.get("replication_lag_ms"),
         )
 
 

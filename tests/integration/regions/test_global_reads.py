@@ -1,9 +1,10 @@
 """Reads everywhere: each region's mirror also follows the other regions' journals as
 MirrorMaker 2 copies them, so every account is readable in every region.
 
-Two real clusters, a core and a mirror per region (`ledger core`, `ledger mirror` with
-LEDGER_REGION), members homed in each region writing to their own region. Every member's
-balance and request statuses, read in either region, must equal an independent model's;
+Two real clusters, a core, a mirror and a gateway per region (with LEDGER_REGION), members
+homed in each region writing to their own region. Every member's balance, read in either
+region from Redis and through the gateway, must equal an independent model's, and the gateway
+names the member's home and says how fresh the copy is;
 each region's own model holds only its own members (the copy is a model of its own, so each
 stays the exact fold of one journal), and the copy says how fresh it is.
 """
@@ -19,19 +20,18 @@ from pathlib import Path
 
 import pytest
 import redis
-from confluent_kafka.admin import AdminClient
 
 from bench.kit.hostile import WorkItem
 from bench.kit.model import LedgerModel, ModelRequest
 from bench.kit.requests import AccountHistory, RequestEncoder
 from cli.devstack.regions import RegionsStack
-from processors.topics import ensure_topics, ledger_topics
+from gateway.auth import Scope
 from readmodel.keys import copy_freshness_key
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
+from tests.integration.gateway.conftest import Ledger, start_ledger, stop_ledger, wait_ready
 from tests.support.kafka_io import produce
-from tests.support.processes import LedgerProcess, settings_env
 
 PROGRAM = "acme"
 MEMBERS_PER_REGION = 40
@@ -62,28 +62,21 @@ def _workload(region: str, settings: Settings, model: LedgerModel, seed: int) ->
 
 
 @pytest.fixture
-def running_regions(regions: RegionsStack, tmp_path: Path) -> Iterator[dict[str, Settings]]:
-    settings = {
-        name: _fresh_prefix(regions.settings_for(name), tmp_path.name) for name in regions.names
-    }
-    for region_settings in settings.values():
-        ensure_topics(AdminClient(region_settings.kafka_config()), ledger_topics(region_settings))
-    processes = [
-        LedgerProcess(
-            [role, "--instance-id", f"{name}-{role}"],
-            settings_env(settings[name]),
-            tmp_path / f"{name}-{role}.log",
-        )
-        for name in regions.names
-        for role in ("core", "mirror")
-    ]
-    for process in processes:
-        process.start()
+def ledgers(regions: RegionsStack, tmp_path: Path) -> Iterator[dict[str, Ledger]]:
+    """A core, a mirror and a gateway per region, each on its region's cluster and Redis."""
+    running: dict[str, Ledger] = {}
     try:
-        yield settings
+        for name in regions.names:
+            log_dir = tmp_path / name
+            log_dir.mkdir()
+            settings = _fresh_prefix(regions.settings_for(name), tmp_path.name)
+            running[name] = start_ledger(settings, log_dir, ("core", "mirror", "gateway"))
+        for ledger in running.values():
+            wait_ready(ledger)
+        yield running
     finally:
-        for process in processes:
-            process.stop()
+        for ledger in running.values():
+            stop_ledger(ledger)
 
 
 def _fresh_prefix(settings: Settings, run: str) -> Settings:
@@ -92,13 +85,13 @@ def _fresh_prefix(settings: Settings, run: str) -> Settings:
     return replace(settings, topic_prefix=f"{tag}.", redis_key_prefix=f"{tag}:")
 
 
-def test_every_member_is_readable_in_every_region(
-    running_regions: dict[str, Settings],
-) -> None:
-    settings = running_regions
+def test_every_member_is_readable_in_every_region(ledgers: dict[str, Ledger]) -> None:
+    settings = {name: ledger.settings for name, ledger in ledgers.items()}
     models = {name: LedgerModel() for name in settings}
+    requests: dict[str, list[WorkItem]] = {}
     for seed, (name, region_settings) in enumerate(settings.items()):
-        produce(region_settings, _workload(name, region_settings, models[name], seed))
+        requests[name] = _workload(name, region_settings, models[name], seed)
+        produce(region_settings, requests[name])
     for reader_region, reader_settings in settings.items():
         client = redis.Redis.from_url(reader_settings.redis_url)
         for home, model in models.items():
@@ -128,6 +121,38 @@ def test_every_member_is_readable_in_every_region(
         for home, model in models.items():
             if home != reader_region:
                 assert all(not own.balances(PROGRAM, m) for m in model.balances("points"))
+        _check_gateway(ledgers[reader_region], reader_region, models, requests)
+
+
+def _check_gateway(
+    ledger: Ledger,
+    here: str,
+    models: dict[str, LedgerModel],
+    requests: dict[str, list[WorkItem]],
+) -> None:
+    """Through `here`'s gateway: every member's balance, history and a request's outcome,
+    each naming the member's home region and how fresh the answer is."""
+    token = ledger.key(Scope.BALANCES_READ)
+    with ledger.client(token) as client:
+        for home, model in models.items():
+            for member, (available, _held) in model.balances("points").items():
+                base = f"/v1/programs/{PROGRAM}/accounts/{member}"
+                body = client.get(f"{base}/balances").json()
+                points = next(b for b in body["balances"] if b["asset"] == "points")
+                assert points["available"] == available, (here, member, body)
+                assert body["home_region"] == home, (here, member, body)
+                assert body["as_of_ms"] > 0 and body["replication_lag_ms"] >= 0, body
+                if home == here:
+                    assert body["replication_lag_ms"] == 0
+                history = client.get(f"{base}/history", params={"limit": 5}).json()
+                assert history["home_region"] == home and history["entries"], history
+            item = requests[home][-1]
+            assert item.request is not None and item.expected is not None
+            status = client.get(
+                f"/v1/programs/{PROGRAM}/accounts/{item.request.account}"
+                f"/requests/{item.request.request_id}"
+            ).json()
+            assert status["status"] == item.expected.status, (here, status)
 
 
 def _available(read_model: SyncReadModel, member: str) -> int:
