@@ -59,6 +59,7 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
             client,
             f"{instance_id}-from-{source}" if source else instance_id,
             source_region=source,
+            reply_prefix=settings.redis_key_prefix,
         )
         for source, journal in zip(sources, journals, strict=True)
     ]

@@ -56,6 +56,7 @@ PRINCIPAL_OF = {
     "gateway": "gateway",
     "notify": "notifier",
     "qualifying_points": "extensions",
+    "relay": "core",
 }
 
 
@@ -82,6 +83,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         else:
             env["LEDGER_REGION"] = region
     children = ledger_processes(instance)
+    if region:
+        children["relay"] = ["relay", "--instance-id", f"{instance}-relay"]
     if partners_configured(settings):
         children["notify"] = ["notify", "run"]
     if settings.extensions:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from gateway.amounts import DECIMAL_PATTERN
+from gateway.region_models import RegionalAnswer
 from ledger.model import INT64_MAX, INT64_MIN
 from schemas.limits import (
     ACCOUNT_ID_LENGTH_MAX,
@@ -337,26 +338,11 @@ class QualifyingPointsOut(BaseModel):
     assets: list[QualifyingAssetOut]
 
 
-class AccountBalancesOut(BaseModel):
+class AccountBalancesOut(RegionalAnswer):
     program: str
     account_id: str
     sequence: int = Field(description="account sequence after its last applied event")
     balances: list[BalanceOut]
-    home_region: str | None = Field(
-        default=None,
-        description="with regions: the region whose journal holds the account's latest state "
-        "(its home); null without regions",
-    )
-    as_of_ms: int | None = Field(
-        default=None,
-        description="with regions: when the last event this answer reflects was decided at the "
-        "home (null for an account never seen)",
-    )
-    replication_lag_ms: int | None = Field(
-        default=None,
-        description="with regions: how far this region's copy of the home's journal was behind "
-        "when it last took events (0 at home)",
-    )
 
 
 class PostingOut(BaseModel):
@@ -378,28 +364,13 @@ class HistoryEntryOut(BaseModel):
     processed_at_ms: int
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(RegionalAnswer):
     program: str
     account_id: str
     entries: list[HistoryEntryOut] = Field(description="newest first")
     next_before_sequence: int | None = Field(
         default=None,
         description="pass as before_sequence for the next (older) page; null at the end",
-    )
-    home_region: str | None = Field(
-        default=None,
-        description="with regions: the region whose journal holds the account's latest state "
-        "(its home); null without regions",
-    )
-    as_of_ms: int | None = Field(
-        default=None,
-        description="with regions: when the last event this answer reflects was decided at the "
-        "home (null for an account never seen)",
-    )
-    replication_lag_ms: int | None = Field(
-        default=None,
-        description="with regions: how far this region's copy of the home's journal was behind "
-        "when it last took events (0 at home)",
     )
 
 

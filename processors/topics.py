@@ -43,13 +43,25 @@ class TopicSpec:
 def ledger_topics(settings: Settings, partitions: int | None = None) -> list[TopicSpec]:
     """The ledger's topics, replicated as the settings ask (the broker's defaults otherwise)."""
     specs = _layout(settings, partitions or settings.partitions)
-    # Other regions' journals, as MirrorMaker 2 copies them here: created with the journal's
-    # layout before MirrorMaker does, so this region's readers can subscribe from the start.
+    if settings.region:
+        # Requests on their way to another region, kept like the transfer legs: an unread one
+        # is a request not yet applied.
+        specs.append(
+            TopicSpec(
+                settings.topics.outbox,
+                partitions or settings.partitions,
+                {"retention.ms": RETAIN_FOREVER, "retention.bytes": RETAIN_FOREVER},
+                enforced=("retention.ms",),
+            )
+        )
+    # Other regions' journals and outboxes, as MirrorMaker 2 copies them here: created with
+    # their layout before MirrorMaker does, so this region's readers subscribe from the start.
+    copied = (settings.topics.events, settings.topics.outbox)
     specs += [
-        replace(spec, name=settings.journal_copy(source).topics.events)
+        replace(spec, name=f"{source}.{spec.name}")
         for source in settings.other_regions
         for spec in specs
-        if spec.name == settings.topics.events
+        if spec.name in copied
     ]
     durability = {}
     if settings.topic_min_insync_replicas is not None:

@@ -45,6 +45,13 @@ REPLY_TO_HEADER = "ledger.reply-to"
 channel, readmodel/keys.py). The core copies it onto the request's event and the mirror
 publishes the outcome there only, so a gateway hears its own outcomes, not everyone's."""
 
+HOME_HEADER = "ledger.home"
+"""On an outbox record: the region the request is for (its account's home)."""
+INPUT_HEADER = "ledger.input"
+"""On an outbox record: the input topic it came in on, after the prefix (`requests`,
+`operator-requests`, `internal-requests`); the home's relay writes it to its own topic of that
+name, which grants the same channel there."""
+
 
 def memory_key(program: str, account_id: str, request_id: str) -> bytes:
     """The key of one receipt or reversal record of an account: the account's key, length

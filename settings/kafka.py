@@ -65,6 +65,12 @@ class TopicNames:
         return f"{self.prefix}notifications.dlq"
 
     @property
+    def outbox(self) -> str:
+        """Requests on their way to their account's home region, written only by the core
+        (README "Regions"); MirrorMaker 2 copies it to every other region."""
+        return f"{self.prefix}outbox"
+
+    @property
     def programs(self) -> str:
         """Every version of every program's definition (schemas/program_records.py)."""
         return f"{self.prefix}programs"

@@ -5,8 +5,12 @@ README "Regions" says how they fit together."""
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
+from ledger.placement import Homes, parse_placements
+from ledger.programs import ConfigFileError
 from settings.variables import EnvVar, SettingsError
 
 # A region's name prefixes its journal's copy in every other region (`eu.rewards.events`), so it
@@ -21,6 +25,8 @@ class RegionSettings:
     # Every region of the deployment in order, comma-separated ("eu,us"); the first is where
     # accounts live unless a program's placement says otherwise.
     regions: str = ""
+    # Every program's placement: which region is an account's home (config/placement.toml).
+    placement_config: str = "config/placement.toml"
 
     @property
     def region_names(self) -> tuple[str, ...]:
@@ -52,6 +58,18 @@ def parse_regions(raw: str, region: str = "") -> tuple[str, ...]:
     return names
 
 
+def load_homes(region: str, regions: tuple[str, ...], path: str | Path) -> Homes:
+    """Who applies what in `region`: the placement file, checked against the regions."""
+    try:
+        with open(path, "rb") as file:
+            document = tomllib.load(file)
+    except OSError as error:
+        raise ConfigFileError(str(path), f"cannot read: {error.strerror}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigFileError(str(path), f"invalid TOML: {error}") from error
+    return Homes(region, regions[0], parse_placements(document, regions))
+
+
 ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("LEDGER_REGION", "region", str, "the region this process serves (empty: no regions)"),
     EnvVar(
@@ -59,5 +77,11 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "regions",
         str,
         "every region of the deployment, comma-separated, e.g. eu,us",
+    ),
+    EnvVar(
+        "LEDGER_PLACEMENT_CONFIG",
+        "placement_config",
+        str,
+        "each program's placement of accounts in regions (TOML)",
     ),
 )

@@ -43,12 +43,20 @@ from dataclasses import dataclass, field
 from ledger.decide import Decision, decide, refuse
 from ledger.idempotency import receipt_of, remembers
 from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
+from ledger.placement import Homes
 from ledger.programs import Programs, ProgramSource, program_source
 from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
 from processors.core.routing import channels
 from processors.core.store import StateStore
-from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER, WireContracts, memory_key
+from schemas.contracts import (
+    HOME_HEADER,
+    INPUT_HEADER,
+    REPLY_TO_HEADER,
+    TRACE_HEADER,
+    WireContracts,
+    memory_key,
+)
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
@@ -119,6 +127,7 @@ class BatchResult:
     outcomes: Counter[Outcome] = field(default_factory=Counter)
     decided: int = 0
     forwarded: int = 0
+    sent_home: int = 0  # requests for accounts homed in another region, to the outbox
     dead_lettered: int = 0
     timers_fired: int = 0
 
@@ -152,8 +161,12 @@ class BatchApplier:
         encoder: WireContracts,
         stores: Mapping[int, StateStore],
         record_bytes_max: int = 900_000,
+        homes: Homes | None = None,
     ) -> None:
+        """`homes`: in a region, who applies what; a request for an account homed elsewhere
+        goes to the outbox for its home instead of being decided here."""
         self.topics = topics
+        self.homes = homes
         self.partitions = partitions
         self.program_source = program_source(programs)
         # One set of versions per batch, taken when it starts.
@@ -267,6 +280,9 @@ class BatchApplier:
             self._dead_letter(record, DeadLetterReason.KEY_MISMATCH, detail, result)
             return
         owner = partition_for(key, self.partitions)
+        if self.homes is not None and not self.homes.is_home(request.program, request.account_id):
+            self._forward_home(record, topic, key, owner, request, result)
+            return
         if owner != record.partition and not self._fits(key, record.value):
             detail = f"{len(record.value)} bytes cannot be forwarded"
             self._dead_letter(record, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
@@ -288,6 +304,36 @@ class BatchApplier:
             result.forwarded += 1
             return
         self._decide(owner, key, request, now_ms, result, record, self.channels[topic])
+
+    def _forward_home(
+        self,
+        record: InputRecord,
+        topic: str,
+        key: bytes,
+        owner: int,
+        request: Request,
+        result: BatchResult,
+    ) -> None:
+        """To the outbox, for the home's relay: the record as it came, the home it is for and
+        the input it came in on (which grants its channel there, as here)."""
+        assert self.homes is not None and record.value is not None
+        if not self._fits(key, record.value):
+            detail = f"{len(record.value)} bytes cannot be forwarded"
+            self._dead_letter(record, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
+            return
+        home = self.homes.home_of(request.program, request.account_id)
+        routing: Headers = [
+            (HOME_HEADER, home.encode()),
+            (INPUT_HEADER, topic[len(self.topics.prefix) :].encode()),
+            (
+                "ledger.forwarded-from",
+                f"{self.homes.here}:{topic}:{record.partition}:{record.offset}".encode(),
+            ),
+        ]
+        result.records.append(
+            OutputRecord(self.topics.outbox, owner, key, record.value, _carried(routing, record))
+        )
+        result.sent_home += 1
 
     def _decide(
         self,

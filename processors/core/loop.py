@@ -67,6 +67,7 @@ from processors.produce import ProduceQueueFull, produce, transactional_producer
 from processors.reading import ReadTimeout
 from schemas.contracts import WireContracts
 from settings import Settings
+from settings.regions import load_homes
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,9 @@ class CoreSession:
             contracts,
             self.stores,
             settings.record_bytes_max,
+            load_homes(settings.region, settings.region_names, settings.placement_config)
+            if settings.region
+            else None,
         )
         self.producer = transactional_producer(
             settings,

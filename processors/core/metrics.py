@@ -17,6 +17,10 @@ REQUESTS = Counter(
 FORWARDED = Counter(
     "ledger_core_forwarded_total", "Records forwarded to the partition that owns their account"
 )
+SENT_HOME = Counter(
+    "ledger_core_sent_home_total",
+    "Requests for accounts homed in another region, sent to the outbox for their home",
+)
 DEAD_LETTERS = Counter("ledger_core_dead_letters_total", "Records sent to the requests DLQ")
 TIMERS = Counter("ledger_core_timers_fired_total", "Lot expiries and hold timeouts applied")
 BATCH_RECORDS = Histogram(
@@ -54,6 +58,8 @@ def record_batch(result: BatchResult, records: int, commit_seconds: float) -> No
         REQUESTS.labels(operation, status, reason).inc(count)
     if result.forwarded:
         FORWARDED.inc(result.forwarded)
+    if result.sent_home:
+        SENT_HOME.inc(result.sent_home)
     if result.dead_lettered:
         DEAD_LETTERS.inc(result.dead_lettered)
     if result.timers_fired:

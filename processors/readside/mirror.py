@@ -85,9 +85,13 @@ class MirrorLoop:
         client: redis.Redis,
         instance_id: str,
         source_region: str = "",
+        reply_prefix: str | None = None,
     ) -> None:
         """`source_region`: the journal is that region's, copied here (settings.journal_copy);
-        the loop then also measures and records how far behind the copy is."""
+        the loop then also measures and records how far behind the copy is. `reply_prefix`:
+        the key prefix of this region's gateways, which hear outcomes on channels under it
+        (a request forwarded home is answered here when its event comes back)."""
+        self.reply_prefix = reply_prefix or settings.redis_key_prefix
         self.settings = settings
         self.source_region = source_region
         self.contracts = contracts
@@ -204,7 +208,7 @@ class MirrorLoop:
 
     def _reply_channel(self, record: Message) -> str | None:
         reply_to = valid_reply_to(header(record, REPLY_TO_HEADER))
-        return None if reply_to is None else reply_channel(self.settings.redis_key_prefix, reply_to)
+        return None if reply_to is None else reply_channel(self.reply_prefix, reply_to)
 
     def _apply(self, batch: Batch) -> bool:
         """One attempt: True when Redis holds the batch, False when a heal or rebuild ran and

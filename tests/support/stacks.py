@@ -48,6 +48,7 @@ def stack_settings(home: Path) -> Settings:
         partitions=PARTITIONS,
         programs_config=str(ROOT / "config" / "programs.toml"),
         access_config=str(ROOT / "config" / "access.toml"),
+        placement_config=str(ROOT / "config" / "placement.toml"),
     )
 
 

@@ -92,6 +92,7 @@ def start_ledger(settings: Settings, log_dir: Path, names: tuple[str, ...], **en
         "auditor": ["auditor"],
         "gateway": ["gateway"],
         "notify": ["notify", "run"],
+        "relay": ["relay"],
     }
     processes = {
         name: LedgerProcess(args, environment, log_dir / f"{name}.log")

@@ -34,30 +34,51 @@ from tests.integration.gateway.conftest import Ledger, start_ledger, stop_ledger
 from tests.support.kafka_io import produce
 
 PROGRAM = "acme"
-MEMBERS_PER_REGION = 40
-REQUESTS_PER_MEMBER = 12
+MEMBERS_PER_REGION = 30
+REQUESTS_PER_MEMBER = 6
 VISIBLE_TIMEOUT_S = 120.0
 
 
-def _workload(region: str, settings: Settings, model: LedgerModel, seed: int) -> list[WorkItem]:
-    """Accruals and redemptions (some too large: rejected) of members homed in `region`."""
-    rng = random.Random(seed)
+def _workload(
+    region: str, settings: Settings, model: LedgerModel, seed: int, phase: str
+) -> list[WorkItem]:
+    """Requests of members homed in `region` whose outcomes do not depend on the order they
+    arrive in (they travel different paths): accruals; or redemptions that all fit what was
+    accrued, and one per member too large for anything (rejected)."""
+    rng = random.Random(f"{seed}-{phase}")
     encoder = RequestEncoder(
         WireContracts.for_registry(None), settings.topics.requests, int(time.time() * 1000), region
     )
-    members = [AccountHistory(f"{region}-m{n:03d}") for n in range(MEMBERS_PER_REGION)]
+    members = [AccountHistory(f"{region}-m{n:03d}-{phase}") for n in range(MEMBERS_PER_REGION)]
+    requests = []
+    for member in members:
+        accrued = 0
+        for _ in range(REQUESTS_PER_MEMBER):
+            amount = rng.randint(1, 500)
+            accrued += amount
+            requests.append(ModelRequest(member.next_id(), member.name, "ACCRUE", "points", amount))
+        if phase == "redeem":
+            # A quarter of what was accrued in all, whatever the order; one far too large.
+            for _ in range(4):
+                amount = rng.randint(1, max(1, accrued // 16))
+                requests.append(
+                    ModelRequest(member.next_id(), member.name, "REDEEM", "points", amount)
+                )
+            requests.append(
+                ModelRequest(member.next_id(), member.name, "REDEEM", "points", accrued + 1)
+            )
     items = []
-    for _ in range(REQUESTS_PER_MEMBER):
-        for member in members:
-            operation = rng.choice(("ACCRUE", "ACCRUE", "REDEEM"))
-            request = ModelRequest(
-                member.next_id(), member.name, operation, "points", rng.randint(1, 500)
+    for request in requests:
+        member = AccountHistory(request.account)
+        items.append(
+            WorkItem(
+                member.key(),
+                encoder.encode(request),
+                member.owner(settings.partitions),
+                request,
+                model.apply(request),
             )
-            outcome = model.apply(request)
-            value = encoder.encode(request)
-            items.append(
-                WorkItem(member.key(), value, member.owner(settings.partitions), request, outcome)
-            )
+        )
     return items
 
 
@@ -70,7 +91,7 @@ def ledgers(regions: RegionsStack, tmp_path: Path) -> Iterator[dict[str, Ledger]
             log_dir = tmp_path / name
             log_dir.mkdir()
             settings = _fresh_prefix(regions.settings_for(name), tmp_path.name)
-            running[name] = start_ledger(settings, log_dir, ("core", "mirror", "gateway"))
+            running[name] = start_ledger(settings, log_dir, ("core", "mirror", "gateway", "relay"))
         for ledger in running.values():
             wait_ready(ledger)
         yield running
@@ -88,10 +109,17 @@ def _fresh_prefix(settings: Settings, run: str) -> Settings:
 def test_every_member_is_readable_in_every_region(ledgers: dict[str, Ledger]) -> None:
     settings = {name: ledger.settings for name, ledger in ledgers.items()}
     models = {name: LedgerModel() for name in settings}
+    # Accruals first; the redemptions of the same members only once every accrual applied
+    # (so no redemption may meet a balance still on its way).
     requests: dict[str, list[WorkItem]] = {}
-    for seed, (name, region_settings) in enumerate(settings.items()):
-        requests[name] = _workload(name, region_settings, models[name], seed)
-        produce(region_settings, requests[name])
+    for phase in ("accrue", "redeem"):
+        for seed, (name, region_settings) in enumerate(settings.items()):
+            batch = _workload(name, region_settings, models[name], seed, phase)
+            requests.setdefault(name, []).extend(batch)
+            _send_anywhere(settings, name, batch)
+        if phase == "accrue":
+            _wait_visible(settings, models)
+    _write_through_gateways(ledgers, models)
     for reader_region, reader_settings in settings.items():
         client = redis.Redis.from_url(reader_settings.redis_url)
         for home, model in models.items():
@@ -146,13 +174,60 @@ def _check_gateway(
                     assert body["replication_lag_ms"] == 0
                 history = client.get(f"{base}/history", params={"limit": 5}).json()
                 assert history["home_region"] == home and history["entries"], history
-            item = requests[home][-1]
+            item = requests[home][-10]  # sent to the other region only (_send_anywhere)
             assert item.request is not None and item.expected is not None
             status = client.get(
                 f"/v1/programs/{PROGRAM}/accounts/{item.request.account}"
                 f"/requests/{item.request.request_id}"
             ).json()
             assert status["status"] == item.expected.status, (here, status)
+
+
+def _send_anywhere(settings: dict[str, Settings], home: str, items: list[WorkItem]) -> None:
+    """Writes anywhere: most requests go to their member's home, one in five to the other
+    region (forwarded home through the outbox), one in seven to both (the request id decides:
+    applied once)."""
+    away = next(name for name in settings if name != home)
+    sent: dict[str, list[WorkItem]] = {home: [], away: []}
+    for index, item in enumerate(items):
+        if index % 7 == 3:
+            sent[home].append(item)
+            sent[away].append(item)
+        else:
+            sent[away if index % 5 == 0 else home].append(item)
+    for name, batch in sent.items():
+        produce(settings[name], batch)
+
+
+def _wait_visible(settings: dict[str, Settings], models: dict[str, LedgerModel]) -> None:
+    """Until every member's balance reads as the model says at home."""
+    for home, model in models.items():
+        read_model = SyncReadModel(
+            redis.Redis.from_url(settings[home].redis_url), settings[home].redis_key_prefix
+        )
+        wanted = {member: balance[0] for member, balance in model.balances("points").items()}
+        deadline = time.monotonic() + VISIBLE_TIMEOUT_S
+        while {m: _available(read_model, m) for m in wanted} != wanted:
+            assert time.monotonic() < deadline, f"{home}'s accruals never all applied"
+            time.sleep(0.5)
+
+
+def _write_through_gateways(ledgers: dict[str, Ledger], models: dict[str, LedgerModel]) -> None:
+    """Each gateway accrues to a member homed in the other region: the write is forwarded
+    home, and its outcome comes back in time for the answer (201, APPLIED)."""
+    for here, ledger in ledgers.items():
+        away = next(name for name in ledgers if name != here)
+        member = f"{away}-gw-{here}"
+        token = ledger.key(Scope.TRANSACTIONS_WRITE)
+        with ledger.client(token) as client:
+            answer = client.post(
+                f"/v1/programs/{PROGRAM}/transactions",
+                json={"operation": "ACCRUE", "account_id": member, "asset": "points", "amount": 7},
+                headers={"Idempotency-Key": f"gw-{here}"},
+            )
+        assert answer.status_code == 201, (here, answer.text)
+        assert answer.json()["status"] == "APPLIED", answer.text
+        models[away].apply(ModelRequest(f"gw-{here}", member, "ACCRUE", "points", 7))
 
 
 def _available(read_model: SyncReadModel, member: str) -> int:

@@ -10,6 +10,7 @@ from msgspec.structs import replace
 
 from ledger import decide as decide_module
 from ledger.model import AccountState, CarriedLot, LedgerEvent, Operation, Request, Status
+from ledger.placement import Homes, Placement
 from ledger.programs import Programs
 from processors.core import batch as batch_module
 from processors.core.batch import TIMER_RETRY_MS, BatchApplier, BatchResult, InputRecord
@@ -377,3 +378,25 @@ def test_the_reply_channel_rides_on_the_event_and_a_forwarded_copy_only(
     assert leg == {TRACE_HEADER: b"t-9"}
     (forwarded,) = headers_of(TOPICS.requests)
     assert forwarded[REPLY_TO_HEADER] == b"gw-2"
+
+
+def test_in_a_region_a_request_for_an_account_homed_elsewhere_goes_to_the_outbox(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    stores = {p: PartitionStore(p) for p in range(PARTITIONS)}
+    homes = Homes("eu", "eu", {"acme": Placement("eu", (("us-", "us"),))})
+    applier = BatchApplier(TOPICS, PARTITIONS, programs, contracts, stores, homes=homes)
+    local = _record(contracts, _accrue("a", "ann"), 0)
+    remote = dataclasses.replace(_record(contracts, _accrue("b", "us-bob"), 1), reply_to=b"gw1")
+    operated = _record(contracts, _accrue("c", "us-cid"), 2, TOPICS.operator_requests)
+    result = applier.apply([local, remote, operated], NOW_MS)
+    assert result.decided == 1 and result.sent_home == 2
+    sent = [r for r in result.records if r.topic == TOPICS.outbox]
+    assert [r.value for r in sent] == [remote.value, operated.value]
+    assert [r.partition for r in sent] == [remote.partition, operated.partition]
+    headers = [dict(r.headers or []) for r in sent]
+    assert [h["ledger.home"] for h in headers] == [b"us", b"us"]
+    assert [h["ledger.input"] for h in headers] == [b"requests", b"operator-requests"]
+    assert headers[0][REPLY_TO_HEADER] == b"gw1"
+    # Nothing of the remote accounts is kept here: only their home decides them.
+    assert stores[remote.partition].get(remote.key or b"") is None
