@@ -141,7 +141,7 @@ def stop_ledger(ledger: Ledger) -> None:
     """Gateway first (no new writes), then the processors. A process that does not stop in
     time is killed (LedgerProcess.stop) and the others are still stopped: the read side's
     Faust worker sometimes waits for acks at shutdown, which is not what these tests check."""
-    for name in ("gateway", "notify", "core", "mirror", "auditor"):
+    for name in ("gateway", "notify", "relay", "core", "mirror", "auditor"):
         if not ledger.processes[name].alive():
             continue
         try:
