@@ -8,6 +8,7 @@ from typing import Any
 import redis
 
 from processors.readside.audit import audit, store_report
+from processors.readside.regional_audit import ALL_REGIONS
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -67,6 +68,31 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
             f"{'compared' if report.totals_compared else 'not compared (no model)'}, "
             f"generation {report.generation}, {report.seconds:.1f} s"
         )
+        for line in transit_lines(report.transit):
+            print(f"  {line}")
         for problem in report.problems:
             print(f"  - {problem}")
     return 0 if report.ok else 1
+
+
+def transit_lines(transit: dict[str, dict[str, Any]]) -> list[str]:
+    """@transit across regions, one line per program and asset, each region's book explained:
+    `@transit of acme points: eu 120 (in flight 0, settled in us 120); us -120 (...)`."""
+    lines = []
+    for name, regions in transit.items():
+        parts = []
+        for region, figure in regions.items():
+            if region == ALL_REGIONS:
+                continue
+            detail = [f"in flight {figure['in_flight']}"]
+            detail += [f"settled in {r} {v}" for r, v in figure["settled_elsewhere"].items()]
+            detail += [f"settled here for {r} {v}" for r, v in figure["settled_for"].items()]
+            if figure["unpaired"]:
+                detail.append(f"settling nothing {figure['unpaired']}")
+            parts.append(f"{region} {figure['book']} ({', '.join(detail)})")
+        total = regions[ALL_REGIONS]
+        lines.append(
+            f"@transit of {name}: {'; '.join(parts)}; all regions {total['book']}, "
+            f"in flight {total['in_flight']}"
+        )
+    return lines

@@ -15,7 +15,9 @@ Checks, in order:
    fold's. An account whose Redis sequence is behind the fold is waited for (the mirror lags
    a little); one that moved past the fold (events arrived after the read) is skipped;
 5. Redis's program totals equal the fold's sums up to the offsets Redis says it applied:
-   both read in one atomic snapshot first, and the fold keeps the sums at that cut.
+   both read in one atomic snapshot first, and the fold keeps the sums at that cut;
+6. in a region, the copies of every other region's journal and their read models the same
+   way, and `@transit` reconciled across regions (regional_audit.py).
 A report with no problems is `ok`; the report is JSON-exportable and stored in Redis by the
 continuous auditor (`{prefix}audit:last`).
 """
@@ -23,7 +25,6 @@ continuous auditor (`{prefix}audit:last`).
 from __future__ import annotations
 
 import json
-import random
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -34,14 +35,15 @@ from ledger.invariants import TransferKey, account_problems
 from ledger.model import AccountState
 from processors.core.changelog import read_states
 from processors.readside.fold import JournalFold
-from processors.readside.journal import journal_partitions, read_journal
+from processors.readside.folding import fold_from
+from processors.readside.journal import journal_partitions
+from processors.readside.redis_check import compare_accounts, totals_problems
+from processors.readside.regional_audit import audit_regions
 from readmodel.keys import audit_last
-from readmodel.reader import SyncReadModel, TotalsSnapshot
+from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
-from schemas.exceptions import UndecodableMessage
 from settings import Settings
 
-BEHIND_POLL_S = 0.2
 CATCH_UP_READS_MAX = 2
 CHANGELOG_READ_TIMEOUT_S = 3600.0
 
@@ -57,6 +59,10 @@ class AuditReport:
     changelog_compared: int = 0
     totals_compared: bool = False
     problems: list[str] = field(default_factory=list)
+    copies: dict[str, int] = field(default_factory=dict)
+    """In a region: per other region, the events of its journal's copy audited here."""
+    transit: dict[str, dict[str, object]] = field(default_factory=dict)
+    """In a region: per "program asset", @transit of every region explained, and of all."""
     seconds: float = 0.0
 
     @property
@@ -94,33 +100,15 @@ def fold_journal(
     while legs are still waiting for their transfer. Returns the fold and the legs to give
     the benefit of the doubt (brought by the last read)."""
     fold = JournalFold(cut)
-    _fold_from(fold, settings, contracts, dict.fromkeys(journal_partitions(settings), -2))
+    fold_from(fold, settings, contracts, dict.fromkeys(journal_partitions(settings), -2))
     tolerated: frozenset[TransferKey] = frozenset()
     for _ in range(CATCH_UP_READS_MAX):
         waiting = fold.unsettled_legs()
         if not waiting:
             break
-        _fold_from(fold, settings, contracts, dict(fold.positions))
+        fold_from(fold, settings, contracts, dict(fold.positions))
         tolerated = fold.unsettled_legs() - waiting
     return fold, tolerated
-
-
-def _fold_from(
-    fold: JournalFold, settings: Settings, contracts: WireContracts, starts: dict[int, int]
-) -> None:
-    for batch in read_journal(settings, starts):
-        for record in batch.records:
-            try:
-                event = contracts.decode_event(record.value)
-            except UndecodableMessage as error:
-                # A finding, not a reason to stop auditing: only the core may write the
-                # journal, so a record nobody can read there is what an audit exists to name.
-                fold.problems.append(
-                    f"journal {batch.partition}@{record.offset} is undecodable: {error}"
-                )
-                continue
-            fold.add(event, batch.partition, record.offset)
-        fold.positions[batch.partition] = batch.position
 
 
 def audit(
@@ -148,41 +136,22 @@ def audit(
         generation=snapshot.generation if snapshot else None,
     )
     report.problems += fold.problems
+    size = settings.audit_sample_accounts if sample is None else sample
+    if settings.other_regions:
+        regional = audit_regions(settings, client, contracts, fold, tolerated, size, wait_behind_s)
+        tolerated = regional.tolerated_here
+        report.copies, report.transit = regional.copies, regional.transit
+        report.problems += regional.problems
+        report.accounts_compared += regional.accounts_compared
     report.problems += fold.invariant_problems(tolerated)
     report.problems += _changelog_problems(settings, contracts, fold, report)
 
-    size = settings.audit_sample_accounts if sample is None else sample
-    names = sorted(fold.accounts)
-    chosen = names if size == 0 or size >= len(names) else random.Random(seed).sample(names, size)
-    deadline = time.monotonic() + wait_behind_s
-    pending = list(chosen)
-    while pending:
-        behind = []
-        for program, account_id in pending:
-            outcome = _compare(model, fold, program, account_id)
-            if outcome == "behind":
-                behind.append((program, account_id))
-            elif outcome == "moved":
-                report.accounts_skipped += 1
-            else:
-                report.accounts_compared += 1
-                if outcome:
-                    report.problems.append(outcome)
-        if not behind or time.monotonic() >= deadline:
-            for program, account_id in behind:
-                report.accounts_compared += 1
-                wanted = fold.account(program, account_id).sequence
-                got = _redis_sequence(model, program, account_id)
-                report.problems.append(
-                    f"{program}:{account_id}: Redis is at sequence {got}, the journal at "
-                    f"{wanted} (mirror behind for {wait_behind_s:.0f} s)"
-                )
-            break
-        pending = behind
-        time.sleep(BEHIND_POLL_S)
-
+    compared = compare_accounts(model, fold, size, wait_behind_s, seed)
+    report.accounts_compared += compared.compared
+    report.accounts_skipped = compared.skipped
+    report.problems += compared.problems
     if snapshot is not None:
-        report.problems += _totals_problems(snapshot, fold)
+        report.problems += totals_problems(snapshot, fold)
         report.totals_compared = True
     report.seconds = time.monotonic() - started
     return report
@@ -230,41 +199,6 @@ def _differences(folded: AccountState, stored: AccountState) -> list[str]:
             if stored.lots.get(asset) != lots
         ] or ["lots"]
     return found
-
-
-def _redis_sequence(model: SyncReadModel, program: str, account_id: str) -> int:
-    balances = model.balances(program, account_id)
-    return balances[0].sequence if balances else 0
-
-
-def _compare(model: SyncReadModel, fold: JournalFold, program: str, account_id: str) -> str:
-    """'' when equal, 'behind' / 'moved' when not comparable yet, else the problem."""
-    want = fold.account(program, account_id)
-    balances = model.balances(program, account_id)
-    sequence = balances[0].sequence if balances else 0
-    if sequence < want.sequence:
-        return "behind"
-    if sequence > want.sequence:
-        return "moved"
-    got = {b.asset: (b.available, b.held) for b in balances}
-    if got != want.balances:
-        return f"{program}:{account_id}: Redis has {got}, the journal folds to {want.balances}"
-    return ""
-
-
-def _totals_problems(snapshot: TotalsSnapshot, fold: JournalFold) -> list[str]:
-    want_all = fold.totals_at_cut()
-    problems = []
-    for program in sorted(set(snapshot.totals) | set(want_all)):
-        got = {k: v for k, v in snapshot.totals.get(program, {}).items() if v}
-        want = {k: v for k, v in want_all.get(program, {}).items() if v}
-        for name in sorted(set(got) | set(want)):
-            if got.get(name, 0) != want.get(name, 0):
-                problems.append(
-                    f"totals of {program} {name}: Redis has {got.get(name, 0)}, the journal "
-                    f"sums to {want.get(name, 0)}"
-                )
-    return problems
 
 
 def store_report(client: redis.Redis, settings: Settings, report: AuditReport) -> None:

@@ -14,26 +14,20 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
-import pytest
 import redis
 
 from bench.kit.hostile import WorkItem
 from bench.kit.model import LedgerModel, ModelRequest
 from bench.kit.requests import AccountHistory, RequestEncoder
-from cli.devstack.regions import RegionsStack
 from gateway.auth import Scope
 from readmodel.keys import copy_freshness_key
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
-from tests.integration.gateway.conftest import Ledger, start_ledger, stop_ledger, wait_ready
-from tests.support.kafka_io import produce
+from tests.integration.gateway.conftest import Ledger
+from tests.integration.regions.traffic import PROGRAM, balance, send_anywhere, wait_visible
 
-PROGRAM = "acme"
 MEMBERS_PER_REGION = 30
 REQUESTS_PER_MEMBER = 6
 VISIBLE_TIMEOUT_S = 120.0
@@ -82,30 +76,6 @@ def _workload(
     return items
 
 
-@pytest.fixture
-def ledgers(regions: RegionsStack, tmp_path: Path) -> Iterator[dict[str, Ledger]]:
-    """A core, a mirror and a gateway per region, each on its region's cluster and Redis."""
-    running: dict[str, Ledger] = {}
-    try:
-        for name in regions.names:
-            log_dir = tmp_path / name
-            log_dir.mkdir()
-            settings = _fresh_prefix(regions.settings_for(name), tmp_path.name)
-            running[name] = start_ledger(settings, log_dir, ("core", "mirror", "gateway", "relay"))
-        for ledger in running.values():
-            wait_ready(ledger)
-        yield running
-    finally:
-        for ledger in running.values():
-            stop_ledger(ledger)
-
-
-def _fresh_prefix(settings: Settings, run: str) -> Settings:
-    """Topics and Redis keys of this run's own (MirrorMaker copies any prefix's journal)."""
-    tag = "".join(c for c in run if c.isalnum())[-12:].lower()
-    return replace(settings, topic_prefix=f"{tag}.", redis_key_prefix=f"{tag}:")
-
-
 def test_every_member_is_readable_in_every_region(ledgers: dict[str, Ledger]) -> None:
     settings = {name: ledger.settings for name, ledger in ledgers.items()}
     models = {name: LedgerModel() for name in settings}
@@ -116,9 +86,9 @@ def test_every_member_is_readable_in_every_region(ledgers: dict[str, Ledger]) ->
         for seed, (name, region_settings) in enumerate(settings.items()):
             batch = _workload(name, region_settings, models[name], seed, phase)
             requests.setdefault(name, []).extend(batch)
-            _send_anywhere(settings, name, batch)
+            send_anywhere(settings, name, batch)
         if phase == "accrue":
-            _wait_visible(settings, models)
+            wait_visible(settings, models)
     _write_through_gateways(ledgers, models)
     for reader_region, reader_settings in settings.items():
         client = redis.Redis.from_url(reader_settings.redis_url)
@@ -130,8 +100,8 @@ def test_every_member_is_readable_in_every_region(ledgers: dict[str, Ledger]) ->
             expected = model.balances("points")
             deadline = time.monotonic() + VISIBLE_TIMEOUT_S
             while True:
-                found = {member: _available(read_model, member) for member in expected}
-                wanted = {member: balance[0] for member, balance in expected.items()}
+                found = {member: balance(read_model, member) for member in expected}
+                wanted = dict(expected)
                 if found == wanted or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
@@ -183,35 +153,6 @@ def _check_gateway(
             assert status["status"] == item.expected.status, (here, status)
 
 
-def _send_anywhere(settings: dict[str, Settings], home: str, items: list[WorkItem]) -> None:
-    """Writes anywhere: most requests go to their member's home, one in five to the other
-    region (forwarded home through the outbox), one in seven to both (the request id decides:
-    applied once)."""
-    away = next(name for name in settings if name != home)
-    sent: dict[str, list[WorkItem]] = {home: [], away: []}
-    for index, item in enumerate(items):
-        if index % 7 == 3:
-            sent[home].append(item)
-            sent[away].append(item)
-        else:
-            sent[away if index % 5 == 0 else home].append(item)
-    for name, batch in sent.items():
-        produce(settings[name], batch)
-
-
-def _wait_visible(settings: dict[str, Settings], models: dict[str, LedgerModel]) -> None:
-    """Until every member's balance reads as the model says at home."""
-    for home, model in models.items():
-        read_model = SyncReadModel(
-            redis.Redis.from_url(settings[home].redis_url), settings[home].redis_key_prefix
-        )
-        wanted = {member: balance[0] for member, balance in model.balances("points").items()}
-        deadline = time.monotonic() + VISIBLE_TIMEOUT_S
-        while {m: _available(read_model, m) for m in wanted} != wanted:
-            assert time.monotonic() < deadline, f"{home}'s accruals never all applied"
-            time.sleep(0.5)
-
-
 def _write_through_gateways(ledgers: dict[str, Ledger], models: dict[str, LedgerModel]) -> None:
     """Each gateway accrues to a member homed in the other region: the write is forwarded
     home, and its outcome comes back in time for the answer (201, APPLIED)."""
@@ -228,10 +169,3 @@ def _write_through_gateways(ledgers: dict[str, Ledger], models: dict[str, Ledger
         assert answer.status_code == 201, (here, answer.text)
         assert answer.json()["status"] == "APPLIED", answer.text
         models[away].apply(ModelRequest(f"gw-{here}", member, "ACCRUE", "points", 7))
-
-
-def _available(read_model: SyncReadModel, member: str) -> int:
-    for balance in read_model.balances(PROGRAM, member):
-        if balance.asset == "points":
-            return balance.available
-    return 0

@@ -1,0 +1,144 @@
+"""Transfers across regions: debited at the payer's home, the credit leg delivered to the
+payee's home through the replicated outbox, refunded to the payer's home if it cannot apply;
+exactly once end to end, and `@transit` reconciled per region and across regions by each
+region's auditor.
+
+Members homed in each region pay members homed in the other; requests are sent to any region
+(some to both). Every balance must equal an independent model's, at home; each region's
+audit (its own journal, the copy of the other's, their read models) must find nothing wrong,
+and explain its @transit by the other region's legs.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import redis
+
+from bench.kit.hostile import WorkItem
+from bench.kit.model import APPLIED, LedgerModel, ModelRequest
+from bench.kit.requests import AccountHistory, RequestEncoder
+from ledger.model import INT64_MAX
+from processors.readside.audit import audit
+from processors.readside.regional_audit import ALL_REGIONS
+from schemas.contracts import WireContracts
+from settings import Settings
+from tests.integration.gateway.conftest import Ledger
+from tests.integration.regions.traffic import send_anywhere, wait_visible
+
+PAIRS = 20
+TRANSFERS_PER_MEMBER = 3
+
+
+def _member(region: str, n: int) -> str:
+    """Homed in `region` by config/placement.toml ("us-" prefix: us; anything else: eu)."""
+    return f"{region}-pay{n:03d}"
+
+
+def _encoder(settings: Settings, region: str) -> RequestEncoder:
+    contracts = WireContracts.for_registry(None)
+    return RequestEncoder(contracts, settings.topics.requests, int(time.time() * 1000), region)
+
+
+def _items(settings: Settings, region: str, requests: list[ModelRequest]) -> list[WorkItem]:
+    encoder = _encoder(settings, region)
+    items = []
+    for request in requests:
+        member = AccountHistory(request.account)
+        items.append(
+            WorkItem(
+                member.key(),
+                encoder.encode(request),
+                member.owner(settings.partitions),
+                request,
+                None,
+            )
+        )
+    return items
+
+
+def test_transfers_across_regions_apply_once_and_reconcile(ledgers: dict[str, Ledger]) -> None:
+    settings = {name: ledger.settings for name, ledger in ledgers.items()}
+    models = {name: LedgerModel() for name in settings}
+    home = {_member(r, n): r for r in settings for n in range(PAIRS)}
+    whale = "us-whale"  # a balance so large that no credit fits: its legs are refunded
+    home[whale] = "us"
+    rng = random.Random(18)
+
+    # Accruals, then (once every accrual applied) transfers whose outcomes do not depend on
+    # the order they meet each other: each member pays at most a half of what it accrued.
+    accruals: dict[str, list[ModelRequest]] = {r: [] for r in settings}
+    accrued: dict[str, int] = {}
+    for member, region in home.items():
+        amount = INT64_MAX - 5 if member == whale else rng.randint(400, 1000)
+        asset = "game_coins" if member == whale else "points"
+        request = ModelRequest(f"{member}-accrue", member, "ACCRUE", asset, amount)
+        accrued[member] = amount
+        accruals[region].append(request)
+        models[region].apply(request)
+        if member != whale:
+            coins = ModelRequest(f"{member}-coins", member, "ACCRUE", "game_coins", 100)
+            accruals[region].append(coins)
+            models[region].apply(coins)
+    for region, requests in accruals.items():
+        send_anywhere(settings, region, _items(settings[region], region, requests))
+    wait_visible(settings, models)
+    wait_visible(settings, models, "game_coins")
+
+    transfers: dict[str, list[ModelRequest]] = {r: [] for r in settings}
+    for member, region in home.items():
+        if member == whale:
+            continue
+        away = next(r for r in settings if r != region)
+        peers = [m for m, r in home.items() if r == away and m != whale]
+        budget = accrued[member] // 2
+        for k in range(TRANSFERS_PER_MEMBER):
+            amount = rng.randint(1, budget // TRANSFERS_PER_MEMBER)
+            payee = rng.choice(peers)
+            transfers[region].append(
+                ModelRequest(f"{member}-t{k}", member, "TRANSFER", "points", amount, None, payee)
+            )
+        # Far more than anyone holds: rejected at the payer's home, nothing moves.
+        transfers[region].append(
+            ModelRequest(f"{member}-huge", member, "TRANSFER", "points", 10**6, None, peers[0])
+        )
+        if region == "eu":  # the whale's credit overflows: refunded to the payer
+            transfers[region].append(
+                ModelRequest(f"{member}-whale", member, "TRANSFER", "game_coins", 40, None, whale)
+            )
+    moved = 0
+    for region, requests in transfers.items():
+        for request in requests:
+            outcome = models[region].apply(request)
+            receiver = request.counterparty
+            assert receiver is not None
+            if outcome.status != APPLIED:
+                continue
+            if receiver == whale:
+                models[region].credit(request.account, request.asset, request.amount)
+            else:
+                models[home[receiver]].credit(receiver, request.asset, request.amount)
+                moved += request.amount
+        send_anywhere(settings, region, _items(settings[region], region, requests))
+    assert moved > 0
+    wait_visible(settings, models)
+    wait_visible(settings, models, "game_coins")
+
+    client_of = {r: redis.Redis.from_url(s.redis_url) for r, s in settings.items()}
+    contracts = WireContracts.for_registry(None)
+    for region, region_settings in settings.items():
+        report = audit(region_settings, client_of[region], contracts, 0, wait_behind_s=60)
+        assert report.ok, (region, report.problems)
+        away = next(r for r in settings if r != region)
+        assert report.copies[away] > 0, report.copies
+        points = report.transit["acme points"]
+        mine, theirs, total = points[region], points[away], points[ALL_REGIONS]
+        assert isinstance(mine, dict) and isinstance(theirs, dict) and isinstance(total, dict)
+        # Every transfer settled: each region's @transit is what it debited for the other
+        # region's members less what it credited for the other's payers.
+        assert total == {"book": 0, "in_flight": 0}, points
+        assert mine["in_flight"] == theirs["in_flight"] == 0, points
+        assert mine["book"] == mine["settled_elsewhere"][away] - mine["settled_for"][away]
+        assert mine["settled_elsewhere"][away] + theirs["settled_elsewhere"][region] == moved
+        assert report.transit["acme game_coins"][ALL_REGIONS] == {"book": 0, "in_flight": 0}
