@@ -52,6 +52,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.OPERATION_NOT_PERMITTED: ProblemKind(403, "Operation not permitted on this channel"),
     Reason.REQUEST_ID_RESERVED: ProblemKind(_REJECTED, "Request id uses a reserved prefix"),
     Reason.ACCOUNT_ID_RESERVED: ProblemKind(_REJECTED, "Account id names a system account"),
+    Reason.ACCOUNT_MOVED: ProblemKind(_REJECTED, "Account lives in another region"),
     Reason.STALE_REQUEST: ProblemKind(_REJECTED, "Request is older than the idempotency window"),
     # The same fact whether the gateway's own record or the ledger's receipt finds it.
     Reason.IDEMPOTENCY_CONFLICT: ProblemKind(409, "Request id already used with other content"),
@@ -68,6 +69,7 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.TRANSFER_TO_SELF: ProblemKind(_REJECTED, "Transfer to the same account"),
     Reason.ASSET_NOT_TRANSFERABLE: ProblemKind(_REJECTED, "Asset is not transferable"),
     Reason.LOTS_INCONSISTENT: ProblemKind(_REJECTED, "Carried lots are inconsistent"),
+    Reason.REGION_UNKNOWN: ProblemKind(_REJECTED, "Region unknown, or the account's home"),
     Reason.REFERENCE_NOT_FOUND: ProblemKind(_REJECTED, "Reference not found"),
     Reason.REFERENCE_WRONG_KIND: ProblemKind(_REJECTED, "Reference is of the wrong kind"),
     Reason.REFERENCE_ASSET_MISMATCH: ProblemKind(_REJECTED, "Asset differs from the reference's"),
@@ -78,9 +80,12 @@ PROBLEMS: Mapping[str, ProblemKind] = {
     Reason.ALREADY_REVERSED: ProblemKind(_REJECTED, "Already reversed"),
     Reason.REVERSAL_EXCEEDS_ORIGINAL: ProblemKind(_REJECTED, "Reversal exceeds the original"),
     Reason.ACCRUAL_EXPIRED: ProblemKind(_REJECTED, "Accrual expired"),
+    Reason.ACCOUNT_UNKNOWN: ProblemKind(_REJECTED, "Account unknown"),
+    Reason.EPOCH_STALE: ProblemKind(_REJECTED, "Ownership epoch already reached"),
     Reason.INSUFFICIENT_FUNDS: ProblemKind(_REJECTED, "Insufficient funds"),
     Reason.ACCRUAL_ALREADY_SPENT: ProblemKind(_REJECTED, "Accrual already spent"),
     Reason.BALANCE_OVERFLOW: ProblemKind(_REJECTED, "Balance would overflow"),
+    Reason.ACCOUNT_IN_DEBT: ProblemKind(_REJECTED, "Account is in debt"),
     Reason.OUTPUT_TOO_LARGE: ProblemKind(_REJECTED, "Outcome too large to record"),
     # --- the gateway's own ------------------------------------------------------------------
     "validation_error": ProblemKind(400, "Request is not valid"),

@@ -10,8 +10,8 @@ reason. Every operation first passes the common checks:
 
     program_unknown, operation_unknown,
     operation_not_permitted (the channel may not ask for it: ledger.model.PERMITTED_OPERATIONS),
-    request_id_reserved, account_id_reserved, stale_request (not for system operations: see
-    below),
+    request_id_reserved, account_id_reserved, account_moved (a stub: ledger/moves.py),
+    stale_request (not for system operations: see below),
     duplicate -> DUPLICATE of the first outcome, idempotency_conflict,
     requested_in_future (not for system operations), asset_unknown
 
@@ -37,12 +37,16 @@ accounts, system ones included, stays zero:
     @adjustments   counterpart of operator corrections
     @transit       value between a transfer's debit leg and its credit or refund leg
     @holds         value reserved by open holds (still the customer's, not spendable)
+
+A move between regions (HANDOFF, INSTALL: ledger/moves.py) is about the whole account, so it
+skips the asset and field checks; its value travels through @transit like a transfer's.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from ledger import moves
 from ledger.accounts import (
     is_system,
 )
@@ -56,6 +60,7 @@ from ledger.idempotency import (
     reversibles_to_forget,
 )
 from ledger.model import (
+    MOVES,
     PERMITTED_OPERATIONS,
     RESERVED_ID_PREFIXES,
     SYSTEM_OPERATIONS,
@@ -144,10 +149,8 @@ def decide(
     timers): it decides which operations the request may ask for, whatever its `principal`
     says. The default is the least trusted one.
 
-    Reasons common to every operation, in order: program_unknown, operation_unknown,
-    operation_not_permitted, request_id_reserved, account_id_reserved, stale_request,
-    idempotency_conflict, requested_in_future, asset_unknown; then the operation's own (see
-    its function in ledger/operations/).
+    Reasons common to every operation: as listed in this module's doc, then the operation's
+    own (see its function in ledger/operations/, or ledger/moves.py).
     """
     if state is None:
         state = AccountState(program=request.program, account_id=request.account_id)
@@ -166,6 +169,8 @@ def decide(
         return _reject(asked, Reason.REQUEST_ID_RESERVED)
     if is_system(request.account_id) or is_system(request.counterparty_account_id or ""):
         return _reject(asked, Reason.ACCOUNT_ID_RESERVED)
+    if state.moved_to and operation is not Operation.INSTALL:
+        return _reject(asked, Reason.ACCOUNT_MOVED)
     if not system and request.requested_at_ms < now - program.idempotency_window_ms:
         return _reject(asked, Reason.STALE_REQUEST)
     receipt = live_receipt(
@@ -177,6 +182,8 @@ def decide(
         return _duplicate(asked, receipt.sequence, receipt.reason)
     if not system and request.requested_at_ms > now + program.clock_skew_max_ms:
         return _reject(asked, Reason.REQUESTED_IN_FUTURE)
+    if operation in MOVES:  # the whole account, every asset
+        return _move(asked, program)
     asset = program.assets.get(request.asset)
     if asset is None:
         return _reject(asked, Reason.ASSET_UNKNOWN)
@@ -199,6 +206,17 @@ def decide(
     if isinstance(outcome, Reason):
         return _reject(asked, outcome)
     return _apply(context, asked.digest, outcome)
+
+
+def _move(asked: _Asked, program: Program) -> Decision:
+    """HANDOFF or INSTALL: ledger/moves.py."""
+    request = asked.request
+    move = moves.handoff if request.operation is Operation.HANDOFF else moves.install
+    moved = move(asked.state, request, asked.now, asked.digest, asked.channel, program.version)
+    if isinstance(moved, Reason):
+        return _reject(asked, moved)
+    event, emitted = moved
+    return Decision(event, evolve(asked.state, event), emitted)
 
 
 def refuse(
@@ -283,6 +301,7 @@ def _apply(c: Context, digest: str, effect: Effect) -> Decision:
         forgotten_request_ids=forgotten_receipts,
         forgotten_reversibles=forgotten_reversibles,
         program_version=c.program.version,
+        epoch=state.epoch,
     )
     return Decision(event, evolve(state, event), effect.emitted)
 
@@ -321,6 +340,7 @@ def _not_applied(
         forgotten_request_ids=forgotten[0],
         forgotten_reversibles=forgotten[1],
         program_version=0 if asked.program is None else asked.program.version,
+        epoch=state.epoch,
     )
 
 

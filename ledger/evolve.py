@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from ledger.idempotency import receipt_of, remembers
 from ledger.lots import apply_lot_changes
-from ledger.model import AccountState, LedgerEvent, Lot, Receipt, Status
+from ledger.model import AccountState, LedgerEvent, Lot, Operation, Receipt, Status
+from ledger.moves import installed
 
 
 def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
@@ -24,6 +25,9 @@ def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
         state = AccountState(program=event.program, account_id=event.account_id)
     if event.status is not Status.APPLIED:
         return _remember_rejection(state, event) if remembers(event) else state
+    if event.request.operation is Operation.INSTALL:
+        # The account arrives whole: what was here before (a stub, or nothing) is replaced.
+        return _after(installed(event), event)
     assert event.sequence == state.sequence + 1, (
         f"{event.event_id}: sequence {event.sequence} does not follow {state.sequence}"
     )
@@ -78,6 +82,29 @@ def evolve(state: AccountState | None, event: LedgerEvent) -> AccountState:
         holds=holds,
         receipts=_receipts_after(state, event),
         reversibles=reversibles,
+        epoch=state.epoch,
+        moved_to=request.to_region if request.operation is Operation.HANDOFF else state.moved_to,
+    )
+
+
+def _after(state: AccountState, event: LedgerEvent) -> AccountState:
+    """`state` at the event's sequence and clock, remembering the event's request."""
+    receipts = dict(state.receipts)
+    request_id = event.request.request_id
+    receipts.pop(request_id, None)
+    receipts[request_id] = receipt_of(event)
+    return AccountState(
+        program=state.program,
+        account_id=state.account_id,
+        sequence=event.sequence,
+        clock_ms=event.processed_at_ms,
+        balances=state.balances,
+        lots=state.lots,
+        holds=state.holds,
+        receipts=receipts,
+        reversibles=state.reversibles,
+        epoch=state.epoch,
+        moved_to=state.moved_to,
     )
 
 
@@ -100,6 +127,8 @@ def _remember_rejection(state: AccountState, event: LedgerEvent) -> AccountState
         holds=state.holds,
         receipts=_receipts_after(state, event),
         reversibles=reversibles,
+        epoch=state.epoch,
+        moved_to=state.moved_to,
     )
 
 

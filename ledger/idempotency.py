@@ -74,7 +74,7 @@ def receipt_of(event: LedgerEvent) -> Receipt:
 
 
 def content_hash(request: Request) -> str:
-    content = (
+    content: tuple[object, ...] = (
         request.request_id,
         request.program,
         request.account_id,
@@ -87,6 +87,8 @@ def content_hash(request: Request) -> str:
         request.reason,
         tuple((lot.amount, lot.expires_at_ms) for lot in request.carried_lots),
     )
+    if request.to_region:  # only moves name one: every other request keeps its hash
+        content += (request.to_region,)
     return hashlib.blake2b(repr(content).encode(), digest_size=16).hexdigest()
 
 

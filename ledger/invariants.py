@@ -39,8 +39,9 @@ from ledger.model import AccountState, LedgerEvent, Operation, Status
 
 AccountKey = tuple[str, str]
 """(program, account_id)"""
-TransferKey = tuple[str, str, int]
-"""(program, source account, sequence of the TRANSFER event)"""
+TransferKey = tuple[str, str, int, str]
+"""(program, source account, sequence of the TRANSFER or HANDOFF event, asset): what one
+leg settles (a move's value travels per asset, like one transfer per asset)."""
 
 
 def account_problems(state: AccountState) -> list[str]:
@@ -105,6 +106,11 @@ class Books:
         sequence = before.sequence if before else 0
         applied = event.status is Status.APPLIED
         expected = sequence + 1 if applied else sequence
+        carried = event.request.carried_state
+        if applied and event.request.operation is Operation.INSTALL and carried is not None:
+            # An account arriving from another region continues the sequence it left at; here
+            # it was unknown, or a stub of an older move.
+            expected = carried.sequence + 1
         if event.sequence != expected:
             return [
                 f"{event.event_id}: {event.status.value} at sequence {event.sequence}, "
@@ -138,14 +144,11 @@ class Books:
     def _transit(self, event: LedgerEvent) -> list[str]:
         request = event.request
         operation = request.operation
-        moved = InFlight(request.asset, request.amount, request.request_id)
         if operation is Operation.TRANSFER:
-            key = (event.program, event.account_id, event.sequence)
-            early = self.early.pop(key, None)
-            if early is None:
-                self.in_flight[key] = moved
-                return []
-            return _settles(early[0], early[1], moved)
+            moved = InFlight(request.asset, request.amount, request.request_id)
+            return self._debited((event.program, event.account_id, event.sequence), moved)
+        if operation in (Operation.HANDOFF, Operation.INSTALL):
+            return self._moved(event)
         if operation is Operation.TRANSFER_CREDIT:
             source = request.counterparty_account_id or ""
         elif operation is Operation.TRANSFER_REFUND:
@@ -153,12 +156,43 @@ class Books:
         else:
             return []
         _, _, number = request.request_id.rpartition(":")
+        moved = InFlight(request.asset, request.amount, request.request_id)
         key = (event.program, source, int(number) if number.isdigit() else -1)
-        transfer = self.in_flight.pop(key, None)
-        if transfer is None:
-            self.early[key] = (event.event_id, moved)
+        return self._settled(event.event_id, key, moved)
+
+    def _moved(self, event: LedgerEvent) -> list[str]:
+        """A HANDOFF debits, per asset, what an INSTALL credits (both postings to @transit)."""
+        request = event.request
+        handoff = request.operation is Operation.HANDOFF
+        carried = request.carried_state
+        sequence = event.sequence if handoff or carried is None else carried.sequence
+        problems = []
+        for posting in event.postings:
+            if posting.account != TRANSIT:
+                continue
+            moved = InFlight(posting.asset, abs(posting.amount), request.request_id)
+            key = (event.program, event.account_id, sequence)
+            if handoff:
+                problems += self._debited(key, moved)
+            else:
+                problems += self._settled(event.event_id, key, moved)
+        return problems
+
+    def _debited(self, key: tuple[str, str, int], moved: InFlight) -> list[str]:
+        full = (*key, moved.asset)
+        early = self.early.pop(full, None)
+        if early is None:
+            self.in_flight[full] = moved
             return []
-        return _settles(event.event_id, moved, transfer)
+        return _settles(early[0], early[1], moved)
+
+    def _settled(self, event_id: str, key: tuple[str, str, int], moved: InFlight) -> list[str]:
+        full = (*key, moved.asset)
+        transfer = self.in_flight.pop(full, None)
+        if transfer is None:
+            self.early[full] = (event_id, moved)
+            return []
+        return _settles(event_id, moved, transfer)
 
     def problems(self, tolerated: frozenset[TransferKey] = frozenset()) -> list[str]:
         """Every book-wide invariant, now; legs in `tolerated` may still meet their transfer."""
@@ -205,7 +239,7 @@ class Books:
         # debit was folded; a tolerated one is counted as if the debit had been.
         flying: Counter[tuple[str, str]] = Counter()
         tolerated_early: Counter[tuple[str, str]] = Counter()
-        for (program, _, _), leg in self.in_flight.items():
+        for (program, _, _, _), leg in self.in_flight.items():
             flying[(program, leg.asset)] += leg.amount
         for transfer, (_, leg) in self.early.items():
             flying[(transfer[0], leg.asset)] -= leg.amount

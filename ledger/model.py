@@ -38,6 +38,8 @@ class Operation(StrEnum):
     TRANSFER_REFUND = "TRANSFER_REFUND"
     EXPIRE = "EXPIRE"
     HOLD_TIMEOUT = "HOLD_TIMEOUT"
+    HANDOFF = "HANDOFF"
+    INSTALL = "INSTALL"
     # What an older reader decodes a newer writer's operation as; always rejected.
     UNKNOWN = "UNKNOWN"
 
@@ -55,8 +57,8 @@ CLIENT_OPERATIONS = frozenset(
 )
 """What shops, payment flows and partners may ask for."""
 
-ELEVATED_OPERATIONS = frozenset({Operation.ADJUST})
-"""Operator corrections: only through a channel an operator grants."""
+ELEVATED_OPERATIONS = frozenset({Operation.ADJUST, Operation.HANDOFF})
+"""Operator corrections and moves between regions: only through a channel an operator grants."""
 
 SYSTEM_OPERATIONS = frozenset(
     {
@@ -64,13 +66,17 @@ SYSTEM_OPERATIONS = frozenset(
         Operation.TRANSFER_REFUND,
         Operation.EXPIRE,
         Operation.HOLD_TIMEOUT,
+        Operation.INSTALL,
     }
 )
-"""Operations only the ledger itself generates (timers and transfer legs)."""
+"""Operations only the ledger itself generates (timers, transfer legs, an account's arrival)."""
+
+MOVES = frozenset({Operation.HANDOFF, Operation.INSTALL})
+"""Operations on a whole account (every asset): its move from one region to another."""
 
 # The principal of the ledger's own requests (transfer legs, timers).
 SYSTEM_PRINCIPAL = "system"
-RESERVED_ID_PREFIXES = ("expire:", "hold-timeout:", "credit:", "refund:")
+RESERVED_ID_PREFIXES = ("expire:", "hold-timeout:", "credit:", "refund:", "install:")
 """request_id prefixes of system requests; a client request using one is rejected."""
 
 
@@ -127,6 +133,10 @@ class Request(msgspec.Struct, frozen=True, gc=False):
     principal: str | None = None
     metadata: dict[str, str] = msgspec.field(default_factory=dict)
     carried_lots: tuple[CarriedLot, ...] = ()
+    to_region: str = ""
+    """HANDOFF, INSTALL: the region the account moves to."""
+    carried_state: AccountState | None = None
+    """INSTALL: the account as its old home handed it over, at its new epoch."""
 
 
 class Posting(msgspec.Struct, frozen=True, gc=False):
@@ -216,6 +226,10 @@ class AccountState(msgspec.Struct, frozen=True, gc=False):
     holds: dict[str, Hold] = msgspec.field(default_factory=dict)
     receipts: dict[str, Receipt] = msgspec.field(default_factory=dict)
     reversibles: dict[str, Reversible] = msgspec.field(default_factory=dict)
+    epoch: int = 0
+    """Ownership epoch: how many times the account moved between regions."""
+    moved_to: str = ""
+    """The region it was handed over to, when it no longer lives here (a stub: no value)."""
 
 
 class LedgerEvent(msgspec.Struct, frozen=True, gc=False):
@@ -249,3 +263,7 @@ class LedgerEvent(msgspec.Struct, frozen=True, gc=False):
     program_version: int = 0
     """The version of the program's definition the request was decided with (0: the program
     was unknown, or the event predates versions)."""
+    region: str = ""
+    """The region whose core decided it ("" without regions)."""
+    epoch: int = 0
+    """The account's ownership epoch when it was decided."""

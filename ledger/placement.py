@@ -37,6 +37,8 @@ class Homes:
     here: str
     first: str
     placements: Mapping[str, Placement]
+    regions: tuple[str, ...] = ()
+    """Every region of the deployment (a move may go to any other)."""
 
     def home_of(self, program: str, account_id: str) -> str:
         placement = self.placements.get(program)

@@ -39,6 +39,9 @@ class Reason(StrEnum):
     ACCOUNT_ID_RESERVED = "account_id_reserved"
     """The account or the counterparty is named like a system account (`@...`): a member
     account of that name would blur the books (its balance counted as the system's)."""
+    ACCOUNT_MOVED = "account_moved"
+    """The account lives in another region now: what is left here is a stub naming its home.
+    The core forwards such requests home; only one decided against the stub meets this."""
     STALE_REQUEST = "stale_request"
     """requested_at_ms is older than the program's idempotency window."""
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
@@ -71,6 +74,9 @@ class Reason(StrEnum):
     """A TRANSFER of an asset configured as not transferable."""
     LOTS_INCONSISTENT = "lots_inconsistent"
     """A transfer leg whose carried lots do not sum to its amount."""
+    REGION_UNKNOWN = "region_unknown"
+    """A HANDOFF to no region, to a region the deployment does not have, or to the account's
+    home itself (the last two decided by the core, which knows the regions)."""
     # --- what the request refers to -------------------------------------------------------------
     REFERENCE_NOT_FOUND = "reference_not_found"
     """The referenced request, lot or hold is unknown to the account (or already forgotten)."""
@@ -93,6 +99,10 @@ class Reason(StrEnum):
     ACCRUAL_EXPIRED = "accrual_expired"
     """REVERSE of an ACCRUE whose value has expired: it already left the customer, spent or
     expired, and charging it again would take it twice (an operator ADJUST corrects)."""
+    ACCOUNT_UNKNOWN = "account_unknown"
+    """A HANDOFF of an account that has no state here: there is nothing to move."""
+    EPOCH_STALE = "epoch_stale"
+    """An INSTALL of an epoch the account has already reached here: an older move's."""
     # --- can the account afford it --------------------------------------------------------------
     INSUFFICIENT_FUNDS = "insufficient_funds"
     """Spendable (unexpired, unreserved) balance is below the amount."""
@@ -100,6 +110,8 @@ class Reason(StrEnum):
     """Reversing an ACCRUE whose value was spent, under the asset's `reject` clawback policy."""
     BALANCE_OVERFLOW = "balance_overflow"
     """The balance would leave the signed 64-bit range of the wire type."""
+    ACCOUNT_IN_DEBT = "account_in_debt"
+    """A HANDOFF of an account with a negative balance: it pays its debt back where it is."""
     # --- can the ledger write the outcome -------------------------------------------------------
     OUTPUT_TOO_LARGE = "output_too_large"
     """The outcome cannot be written: its event, its transfer leg or the account's state would

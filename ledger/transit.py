@@ -1,5 +1,8 @@
 """`@transit` across regions: each region's books, reconciled with the others'.
 
+(A move of an account between regions is, for the books, one transfer per asset from the
+account at its old home to itself at its new one: HANDOFF debits, INSTALL settles.)
+
 A transfer is debited at the payer's home and credited (or refunded) at the payee's, so when
 the two are homed in different regions, each region's journal holds one half: the payer's
 region has the debit (@transit +a) with nothing to settle it, the payee's region the credit
@@ -13,7 +16,8 @@ region, and returns:
   checked with those legs as settled (`Books.problems(tolerated=...)`), so its @transit must
   equal what it debited minus what it settled, in the open, and never be unexplained;
 - problems: a leg paired with a transfer of another amount or asset, a transfer settled in two
-  regions (value created), and across regions @transit (the sum of every region's) that is not
+  regions (value created), an account decided in two regions in one epoch (two homes), and
+  across regions @transit (the sum of every region's) that is not
   the value of the transfers in flight anywhere, or is negative;
 - figures per program and asset, per region and global, for the report.
 
@@ -130,10 +134,26 @@ def reconcile(
     for region_figures in figures.values():
         for region in books:
             region_figures.setdefault(region, RegionTransit())
-    problems += _global_problems(figures)
+    problems += _global_problems(figures) + _owners_problems(books)
     return Reconciliation(
         {region: frozenset(keys) for region, keys in settled_for.items()}, figures, problems
     )
+
+
+def _owners_problems(books: Mapping[str, Books]) -> list[str]:
+    """Only the home decides an account: no two regions may have decided its events in one
+    epoch. A region's last epoch of an account is its state's (live, or the stub a HANDOFF
+    left); a copy behind its source shows an older epoch, never another region's."""
+    deciders: dict[tuple[str, str, int], list[str]] = {}
+    for region, book in books.items():
+        for (program, account), state in book.states.items():
+            deciders.setdefault((program, account, state.epoch), []).append(region)
+    return [
+        f"{program}:{account} was decided in {' and '.join(sorted(regions))} at epoch {epoch} "
+        f"(two homes)"
+        for (program, account, epoch), regions in sorted(deciders.items())
+        if len(regions) > 1
+    ]
 
 
 def _global_problems(figures: dict[AssetKey, dict[str, RegionTransit]]) -> list[str]:

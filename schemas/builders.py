@@ -32,7 +32,7 @@ from ledger.model import (
     Status,
 )
 from ledger.reasons import Reason
-from schemas.records import ReceiptOfAccount, ReversibleOfAccount, operation_of
+from schemas.records import ReceiptOfAccount, ReversibleOfAccount, operation_of, state_from_body
 
 NAMESPACE = "rewards.ledger."
 
@@ -87,7 +87,8 @@ def _request(*fields: Any) -> Request:
     (request_id, program, account_id, operation, asset, amount, reference, counterparty) = fields[
         :8
     ]
-    expires_at_ms, reason, requested_at_ms, principal, metadata, carried_lots = fields[8:]
+    expires_at_ms, reason, requested_at_ms, principal, metadata, carried_lots = fields[8:14]
+    to_region, carried_state = fields[14:]
     return Request(
         request_id,
         program,
@@ -103,6 +104,8 @@ def _request(*fields: Any) -> Request:
         principal,
         metadata,
         tuple(carried_lots),
+        to_region,
+        None if carried_state is None else state_from_body(carried_state),
     )
 
 
@@ -110,7 +113,7 @@ def _event(*fields: Any) -> LedgerEvent:
     (event_id, program, account_id, sequence, status, reason, original_sequence) = fields[:7]
     processed_at_ms, content_hash, request, channel = fields[7:11]
     postings, balances, lots, holds_opened, holds_closed, reversibles = fields[11:17]
-    forgotten_request_ids, forgotten_reversibles, program_version = fields[17:]
+    forgotten_request_ids, forgotten_reversibles, program_version, region, epoch = fields[17:]
     return LedgerEvent(
         event_id,
         program,
@@ -132,6 +135,8 @@ def _event(*fields: Any) -> LedgerEvent:
         tuple(forgotten_request_ids),
         tuple(forgotten_reversibles),
         program_version,
+        region,
+        epoch,
     )
 
 
@@ -145,6 +150,8 @@ def _state(
     holds: list[Hold],
     receipts: list[Receipt],
     reversibles: list[Reversible],
+    epoch: int,
+    moved_to: str,
 ) -> AccountState:
     by_asset: dict[str, list[Lot]] = {}
     for lot in lots:
@@ -159,6 +166,8 @@ def _state(
         {hold.hold_id: hold for hold in holds},
         {receipt.request_id: receipt for receipt in receipts},
         {item.request_id: item for item in reversibles},
+        epoch,
+        moved_to,
     )
 
 

@@ -95,9 +95,13 @@ class WireContracts:
         )
 
     def encode_request(self, request: Request, topic: str) -> bytes:
+        if request.carried_state is not None:  # an INSTALL: its state is encoded as a body
+            return self.codec.encode(request_to_record(request), REQUEST, topic=topic)
         return self.codec.encode_value(request, REQUEST, request_to_record, topic=topic)
 
     def encode_event(self, event: LedgerEvent, topic: str) -> bytes:
+        if event.request.carried_state is not None:
+            return self.codec.encode(event_to_record(event), EVENT, topic=topic)
         return self.codec.encode_value(event, EVENT, event_to_record, topic=topic)
 
     def encode_state(self, state: AccountState, topic: str, memory: bool = True) -> bytes:

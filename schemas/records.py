@@ -5,13 +5,21 @@ as their symbol strings; optional fields as None; the per-asset dicts of `Accoun
 travel as arrays (lots flattened across assets, in spending order).
 
 `load_schema(name)` reads `schemas/<name>.avsc` as JSON for callers that need the contract.
+
+One field is encoded here: an INSTALL's `carried_state` travels as the Avro binary body of
+an AccountState (account_state.avsc) inside the request (`state_body`, `state_from_body`),
+because the request and event records cannot nest the state's own record types.
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from ledger.model import (
     AccountState,
@@ -66,6 +74,10 @@ def request_to_record(request: Request) -> Record:
             {"amount": lot.amount, "expires_at_ms": lot.expires_at_ms}
             for lot in request.carried_lots
         ],
+        "to_region": request.to_region,
+        "carried_state": (
+            None if request.carried_state is None else state_body(request.carried_state)
+        ),
     }
 
 
@@ -88,7 +100,34 @@ def record_to_request(record: Record) -> Request:
             CarriedLot(lot["amount"], lot.get("expires_at_ms"))
             for lot in record.get("carried_lots") or ()
         ),
+        to_region=record.get("to_region") or "",
+        carried_state=_carried_state(record.get("carried_state")),
     )
+
+
+def _carried_state(body: bytes | None) -> AccountState | None:
+    return None if body is None else state_from_body(body)
+
+
+@cache
+def _state_schema() -> Any:
+    return parse_schema(load_schema(STATE_SCHEMA))
+
+
+def state_body(state: AccountState) -> bytes:
+    """The whole state (receipts and reversal records included) as an Avro body."""
+    out = BytesIO()
+    schemaless_writer(out, _state_schema(), state_to_record(state))
+    return out.getvalue()
+
+
+def state_from_body(body: bytes) -> AccountState:
+    """Raises what fastavro raises for a body that is not an AccountState (the codec reports
+    it as a malformed record)."""
+    record = schemaless_reader(BytesIO(body), _state_schema(), None)
+    if not isinstance(record, dict):
+        raise ValueError("the carried state is not a record")
+    return record_to_state(record)
 
 
 def operation_of(symbol: str) -> Operation:
@@ -230,6 +269,8 @@ def event_to_record(event: LedgerEvent) -> Record:
         "forgotten_request_ids": list(event.forgotten_request_ids),
         "forgotten_reversibles": list(event.forgotten_reversibles),
         "program_version": event.program_version,
+        "region": event.region,
+        "epoch": event.epoch,
     }
 
 
@@ -261,6 +302,8 @@ def record_to_event(record: Record) -> LedgerEvent:
         forgotten_request_ids=tuple(record.get("forgotten_request_ids") or ()),
         forgotten_reversibles=tuple(record.get("forgotten_reversibles") or ()),
         program_version=record.get("program_version", 0),
+        region=record.get("region") or "",
+        epoch=record.get("epoch", 0),
     )
 
 
@@ -284,6 +327,8 @@ def state_to_record(state: AccountState, memory: bool = True) -> Record:
         "reversibles": (
             [_reversible_to_record(item) for item in state.reversibles.values()] if memory else []
         ),
+        "epoch": state.epoch,
+        "moved_to": state.moved_to,
     }
 
 
@@ -306,6 +351,8 @@ def record_to_state(record: Record) -> AccountState:
         holds={hold.hold_id: hold for hold in holds},
         receipts={receipt.request_id: receipt for receipt in receipts},
         reversibles={item.request_id: item for item in reversibles},
+        epoch=record.get("epoch", 0),
+        moved_to=record.get("moved_to") or "",
     )
 
 

@@ -9,6 +9,8 @@ Format, one item per line (`#` starts a comment):
     check <account> <expectation ...>
 
 Request keys: `id` (request_id, default `l<line>`), `ref` (reference), `to` (counterparty),
+`region` (to_region of a move; asset `-` for none), `epoch` (an INSTALL written by hand
+carries the account's current state at that epoch),
 `exp` (expires_at_ms, time syntax as @t, relative to now), `at` (requested_at_ms, relative to
 now, default now), `reason` (underscores become spaces), `program` (default acme).
 `carry=<amount>@<time>,...` sets carried lots (`@never` for no expiry). `via=<channel>`
@@ -19,7 +21,8 @@ Outcome: `APPLIED`, `DUPLICATE` (or `DUPLICATE:<reason>`, the retry of a rejecti
 reason code (the request must be REJECTED with it).
 Expectations: `points=70` (available of the line's account), `points=70/30` (available/held),
 `bob.points=10` (another account), `@expired.points=20` (a system account's posting total),
-`seq=3` (the line's account sequence), `lots=2` (the line's account's lots, every asset).
+`seq=3` (the line's account sequence), `lots=2` (the line's account's lots, every asset),
+`epoch=1` (its ownership epoch), `home=us` (the region a stub names; `here` if it lives here).
 
 Requests a decision emits (transfer legs) are delivered at once, at the same time, unless the
 line says `deliver=later` (they wait, as in Kafka, for a later `@deliver`). After every
@@ -33,6 +36,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from ledger.decide import decide
 from ledger.evolve import evolve
@@ -242,12 +247,17 @@ def _request(world: World, line: Line, tokens: list[str]) -> tuple[Request, Chan
         )
     reason = options.get("reason")
     channel = Channel(options["via"]) if "via" in options else None
+    carried_state = None
+    if "epoch" in options:
+        key = (options.get("program", "acme"), account)
+        here = world.states.get(key) or AccountState(*key)
+        carried_state = replace(here, epoch=int(options["epoch"]), moved_to="")
     request = Request(
         request_id=options.get("id", f"l{line.number}"),
         program=options.get("program", "acme"),
         account_id=account,
         operation=Operation(operation),
-        asset=asset,
+        asset="" if asset == "-" else asset,
         amount=amount,
         reference=options.get("ref"),
         counterparty_account_id=options.get("to"),
@@ -256,6 +266,8 @@ def _request(world: World, line: Line, tokens: list[str]) -> tuple[Request, Chan
         requested_at_ms=parse_time(options["at"], now) if "at" in options else now,
         principal="scenario",
         carried_lots=carried,
+        to_region=options.get("region", ""),
+        carried_state=carried_state,
     )
     return request, channel, options.get("deliver") != "later"
 
@@ -263,16 +275,17 @@ def _request(world: World, line: Line, tokens: list[str]) -> tuple[Request, Chan
 def _check(world: World, program: str, account: str, checks: list[str]) -> None:
     for check in checks:
         name, _, value = check.partition("=")
-        if name in ("seq", "lots"):
-            state = world.states.get((program, account))
-            found = (
-                (state.sequence if state else 0)
-                if name == "seq"
-                else sum(len(lots) for lots in state.lots.values())
-                if state
-                else 0
-            )
-            if found != int(value):
+        if name in ("seq", "lots", "epoch", "home"):
+            state = world.states.get((program, account)) or AccountState(program, account)
+            found: object = {
+                "seq": state.sequence,
+                "lots": sum(len(lots) for lots in state.lots.values()),
+                "epoch": state.epoch,
+                "home": state.moved_to or "here",
+            }[name]
+            if name != "home":
+                value = int(value)  # type: ignore[assignment]
+            if found != value:
                 raise ScenarioError(f"{name} {found}, expected {value}")
             continue
         owner, asset = name.rsplit(".", 1) if "." in name else (account, name)

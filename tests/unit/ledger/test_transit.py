@@ -7,7 +7,7 @@ from msgspec.structs import replace
 
 from ledger.decide import decide
 from ledger.invariants import Books
-from ledger.model import Channel, Operation, Request
+from ledger.model import AccountState, Channel, Operation, Request
 from ledger.programs import Programs
 from ledger.transit import reconcile
 
@@ -72,6 +72,7 @@ def test_a_transfer_settled_in_two_regions_is_named(programs: Programs) -> None:
     assert reconciled.problems == [
         "acme:us-bob:1: credit:ann:2 settles t1 of eu, already settled in us",
         "@transit of acme points across regions is negative: -20",
+        "acme:us-bob was decided in in and us at epoch 0 (two homes)",
     ]
     # ... and the second region's own check names its leg as settling nothing.
     assert again.problems(reconciled.settled_for_others["in"]) != []
@@ -97,3 +98,42 @@ def test_a_leg_no_region_debited_is_tolerated_only_when_asked(programs: Programs
     reconciled = reconcile({"eu": Books(), "us": us})
     assert reconciled.problems == ["@transit of acme points across regions is negative: -20"]
     assert reconcile({"eu": Books(), "us": us}, frozenset(us.early)).problems == []
+
+
+def _moved(programs: Programs) -> tuple[Books, Books, AccountState]:
+    """ann, homed in eu, holds and moves to us: eu's books hand over, us's install."""
+    eu, us = Books(), Books()
+    accrued = decide(None, _request("ann", "a1", Operation.ACCRUE, 100), 0, programs)
+    held = decide(accrued.state, _request("ann", "h1", Operation.HOLD, 30), 0, programs)
+    move = replace(_request("ann", "m1", Operation.HANDOFF, 0), asset="", to_region="us")
+    handoff = decide(held.state, move, 0, programs, Channel.OPERATOR)
+    for decision in (accrued, held, handoff):
+        assert eu.add(decision.event) == []
+    (install,) = handoff.emitted
+    arrived = decide(None, install, 0, programs, Channel.SYSTEM)
+    assert us.add(arrived.event) == []
+    return eu, us, arrived.state
+
+
+def test_a_move_is_handed_over_and_installed_across_regions(programs: Programs) -> None:
+    eu, us, ann = _moved(programs)
+    assert (ann.sequence, ann.epoch, ann.balances["points"].available) == (4, 1, 70)
+    reconciled = reconcile({"eu": eu, "us": us})
+    assert reconciled.problems == []
+    for region, book in (("eu", eu), ("us", us)):
+        assert book.problems(reconciled.settled_for_others[region]) == [], region
+    figures = reconciled.figures[("acme", "points")]
+    assert (figures["eu"].book, figures["us"].book) == (100, -100)
+    assert reconciled.global_book(("acme", "points")) == 0
+
+
+def test_an_account_decided_in_two_regions_in_one_epoch_is_named(programs: Programs) -> None:
+    eu, us, _ = _moved(programs)
+    assert reconcile({"eu": eu, "us": us}).problems == []  # epoch 0 in eu, 1 in us
+    # A region that decided for ann in epoch 0 although eu was its home: two homes.
+    intruder = Books()
+    accrued = decide(None, _request("ann", "x1", Operation.ACCRUE, 5), 0, programs)
+    assert intruder.add(accrued.event) == []
+    assert reconcile({"eu": eu, "us": us, "in": intruder}).problems == [
+        "acme:ann was decided in eu and in at epoch 0 (two homes)"
+    ]

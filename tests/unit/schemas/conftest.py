@@ -77,6 +77,8 @@ def ledger_event_record() -> dict[str, Any]:
         "principal": "checkout-service",
         "metadata": {"order_id": "ord-981", "store": "blr-07"},
         "carried_lots": [],
+        "to_region": "",
+        "carried_state": None,
     }
     return {
         "event_id": "acme:customer-42:17",
@@ -121,6 +123,8 @@ def ledger_event_record() -> dict[str, Any]:
         "forgotten_request_ids": [],
         "forgotten_reversibles": [],
         "program_version": 3,
+        "region": "eu",
+        "epoch": 1,
     }
 
 
