@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from bench.errors import BenchError
 from cli import (
+    accounts,
     acl,
     audit,
     auditor,
@@ -65,6 +66,7 @@ COMMANDS = (
     gateway,
     keys,
     tx,
+    accounts,
     programs,
     notify,
     bench,

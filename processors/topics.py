@@ -54,9 +54,18 @@ def ledger_topics(settings: Settings, partitions: int | None = None) -> list[Top
                 enforced=("retention.ms",),
             )
         )
-    # Other regions' journals and outboxes, as MirrorMaker 2 copies them here: created with
-    # their layout before MirrorMaker does, so this region's readers subscribe from the start.
-    copied = (settings.topics.events, settings.topics.outbox)
+        # Homes of moved accounts: the latest entry per account is all a reader needs.
+        specs.append(
+            TopicSpec(
+                settings.topics.directory,
+                partitions or settings.partitions,
+                {"cleanup.policy": "compact"},
+                enforced=("cleanup.policy",),
+            )
+        )
+    # Other regions' journals, outboxes and directories, as MirrorMaker 2 copies them here:
+    # created with their layout before MirrorMaker does, so readers here subscribe from the start.
+    copied = (settings.topics.events, settings.topics.outbox, settings.topics.directory)
     specs += [
         replace(spec, name=f"{source}.{spec.name}")
         for source in settings.other_regions

@@ -71,6 +71,12 @@ class TopicNames:
         return f"{self.prefix}outbox"
 
     @property
+    def directory(self) -> str:
+        """Where every moved account lives now, compacted by account (schemas/directory.py),
+        written only by the core; MirrorMaker 2 copies it to every other region."""
+        return f"{self.prefix}directory"
+
+    @property
     def programs(self) -> str:
         """Every version of every program's definition (schemas/program_records.py)."""
         return f"{self.prefix}programs"

@@ -67,7 +67,7 @@ def load_homes(region: str, regions: tuple[str, ...], path: str | Path) -> Homes
         raise ConfigFileError(str(path), f"cannot read: {error.strerror}") from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigFileError(str(path), f"invalid TOML: {error}") from error
-    return Homes(region, regions[0], parse_placements(document, regions))
+    return Homes(region, regions[0], parse_placements(document, regions), regions)
 
 
 ENV_VARS: tuple[EnvVar, ...] = (

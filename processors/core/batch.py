@@ -40,6 +40,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from msgspec.structs import replace
+
 from ledger.decide import Decision, decide, refuse
 from ledger.idempotency import receipt_of, remembers
 from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
@@ -47,6 +49,7 @@ from ledger.placement import Homes
 from ledger.programs import Programs, ProgramSource, program_source
 from ledger.reasons import Reason
 from ledger.timers import due_timers, next_due_ms
+from processors.core.homing import HOPS_HEADER, HOPS_MAX, Directory, Homing, refuse_without_regions
 from processors.core.routing import channels
 from processors.core.store import StateStore
 from schemas.contracts import (
@@ -85,6 +88,8 @@ class InputRecord:
     """The input topic it was read from ("" in tests means the public requests topic)."""
     reply_to: bytes | None = None
     """The gateway process waiting for the outcome (REPLY_TO_HEADER), copied onto the event."""
+    hops: int = 0
+    """How many times it travelled between regions (homing.HOPS_HEADER)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +120,11 @@ class MemoryChanges:
             self.receipts[request_id] = None
         for request_id in event.forgotten_reversibles:
             self.reversibles[request_id] = None
+        carried = event.request.carried_state
+        if carried is not None and event.status is Status.APPLIED:
+            # An INSTALL: the account's whole memory arrives with it.
+            self.receipts.update(carried.receipts)
+            self.reversibles.update(carried.reversibles)
         for reversible in event.reversibles:
             self.reversibles[reversible.request_id] = reversible
         self.receipts[event.request.request_id] = receipt_of(event)
@@ -139,6 +149,7 @@ class DeadLetterReason:
     EMPTY_VALUE = "empty_value"
     PROCESSING_ERROR = "processing_error"
     OUTPUT_TOO_LARGE = "output_too_large"
+    NO_HOME = "no_home"
 
 
 RECORD_OVERHEAD_BYTES = 4_096
@@ -162,11 +173,13 @@ class BatchApplier:
         stores: Mapping[int, StateStore],
         record_bytes_max: int = 900_000,
         homes: Homes | None = None,
+        directory: Directory | None = None,
     ) -> None:
         """`homes`: in a region, who applies what; a request for an account homed elsewhere
-        goes to the outbox for its home instead of being decided here."""
+        goes to the outbox for its home instead of being decided here (homing.py), and
+        `directory` knows where moved accounts live."""
         self.topics = topics
-        self.homes = homes
+        self.homing = Homing(homes, directory) if homes is not None else None
         self.partitions = partitions
         self.program_source = program_source(programs)
         # One set of versions per batch, taken when it starts.
@@ -280,9 +293,6 @@ class BatchApplier:
             self._dead_letter(record, DeadLetterReason.KEY_MISMATCH, detail, result)
             return
         owner = partition_for(key, self.partitions)
-        if self.homes is not None and not self.homes.is_home(request.program, request.account_id):
-            self._forward_home(record, topic, key, owner, request, result)
-            return
         if owner != record.partition and not self._fits(key, record.value):
             detail = f"{len(record.value)} bytes cannot be forwarded"
             self._dead_letter(record, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
@@ -296,13 +306,24 @@ class BatchApplier:
                     key,
                     record.value,
                     _carried(
-                        [("ledger.forwarded-from", f"{record.partition}:{record.offset}".encode())],
+                        [
+                            (
+                                "ledger.forwarded-from",
+                                f"{record.partition}:{record.offset}".encode(),
+                            ),
+                            *_hops(record.hops),
+                        ],
                         record,
                     ),
                 )
             )
             result.forwarded += 1
             return
+        if self.homing is not None:
+            home = self.homing.destination(self.stores[owner].get(key), key, request)
+            if home != self.homing.here:
+                self._forward_home(record, topic, key, owner, request, result, home)
+                return
         self._decide(owner, key, request, now_ms, result, record, self.channels[topic])
 
     def _forward_home(
@@ -313,22 +334,27 @@ class BatchApplier:
         owner: int,
         request: Request,
         result: BatchResult,
+        home: str,
     ) -> None:
         """To the outbox, for the home's relay: the record as it came, the home it is for and
         the input it came in on (which grants its channel there, as here)."""
-        assert self.homes is not None and record.value is not None
+        assert self.homing is not None and record.value is not None
         if not self._fits(key, record.value):
             detail = f"{len(record.value)} bytes cannot be forwarded"
             self._dead_letter(record, DeadLetterReason.OUTPUT_TOO_LARGE, detail, result)
             return
-        home = self.homes.home_of(request.program, request.account_id)
+        if record.hops >= HOPS_MAX:
+            detail = f"sent between regions {record.hops} times, last to {home}: no home decides it"
+            self._dead_letter(record, DeadLetterReason.NO_HOME, detail, result)
+            return
         routing: Headers = [
             (HOME_HEADER, home.encode()),
             (INPUT_HEADER, topic[len(self.topics.prefix) :].encode()),
             (
                 "ledger.forwarded-from",
-                f"{self.homes.here}:{topic}:{record.partition}:{record.offset}".encode(),
+                f"{self.homing.here}:{topic}:{record.partition}:{record.offset}".encode(),
             ),
+            (HOPS_HEADER, str(record.hops + 1).encode()),
         ]
         result.records.append(
             OutputRecord(self.topics.outbox, owner, key, record.value, _carried(routing, record))
@@ -350,7 +376,7 @@ class BatchApplier:
         internal = self.topics.internal_requests
         before = store.get(key)
         try:
-            decision = decide(before, request, now_ms, self.programs, channel)
+            decision = self._decision(before, request, now_ms, channel)
             staged = self._stage(key, decision)
             if staged is None:  # the outcome cannot be written: the request is refused
                 decision = refuse(
@@ -378,6 +404,12 @@ class BatchApplier:
             return None
         event_bytes, emitted = staged
         event = decision.event
+        homing = self.homing
+        entry = homing.entry(event) if homing is not None else None
+        if homing is not None and entry is not None:  # a move: where the account lives now
+            directory = self.topics.directory
+            result.records.append(OutputRecord(directory, partition, key, entry.encode()))
+            homing.note(key, entry)
         if remembers(event):  # applied, or a final rejection: the state changed
             store.put(key, decision.state)
             changes = result.memory.get((partition, key))
@@ -410,6 +442,22 @@ class BatchApplier:
             )
         ] += 1
         return event.status
+
+    def _decision(
+        self, before: AccountState | None, request: Request, now_ms: int, channel: Channel
+    ) -> Decision:
+        """`decide`, then what only the core knows: the regions a HANDOFF may go to. In a
+        region, the event names it."""
+        decision = decide(before, request, now_ms, self.programs, channel)
+        if decision.event.status is Status.APPLIED:
+            homing = self.homing
+            reason = homing.refusal(request) if homing else refuse_without_regions(request)
+            if reason is not None:
+                decision = refuse(before, request, now_ms, self.programs, channel, reason)
+        if self.homing is not None:
+            event = replace(decision.event, region=self.homing.here)
+            decision = Decision(event, decision.state, decision.emitted)
+        return decision
 
     def _stage(self, key: bytes, decision: Decision) -> Staged | None:
         """The decision's records, or None when one of them (or the new state) is too large."""
@@ -480,6 +528,11 @@ class BatchApplier:
             )
         )
         result.dead_lettered += 1
+
+
+def _hops(hops: int) -> Headers:
+    """A record that travelled between regions keeps its count when moved between partitions."""
+    return [(HOPS_HEADER, str(hops).encode())] if hops else []
 
 
 def _carried(headers: Headers | None, source: InputRecord) -> Headers | None:

@@ -8,6 +8,7 @@ from collections.abc import Container, Mapping
 from confluent_kafka import KafkaError, Message
 
 from processors.core.batch import InputRecord
+from processors.core.homing import HOPS_HEADER, hops_of
 from processors.errors import ProcessorError
 from processors.headers import header
 from schemas.contracts import REPLY_TO_HEADER, TRACE_HEADER
@@ -57,6 +58,7 @@ def intake(
                 header(message, TRACE_HEADER),
                 topic,
                 header(message, REPLY_TO_HEADER),
+                hops_of(header(message, HOPS_HEADER)),
             )
         )
     return records

@@ -60,11 +60,13 @@ from processors.core.changelog import open_stores, restore_partitions
 from processors.core.checkpoints import Checkpoints, DeliveryCallback
 from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.crashpoints import CrashPoints
+from processors.core.homing import Directory
 from processors.core.intake import SessionFailed, intake
 from processors.core.purge import InternalPurger
 from processors.core.store import StateStore
 from processors.produce import ProduceQueueFull, produce, transactional_producer
 from processors.reading import ReadTimeout
+from processors.regions.directory import DirectoryView
 from schemas.contracts import WireContracts
 from settings import Settings
 from settings.regions import load_homes
@@ -112,6 +114,7 @@ class CoreSession:
         instance_id: str,
         stats: CoreStats,
         clock: Clock = wall_clock_ms,
+        directory: Directory | None = None,
     ) -> None:
         self.settings = settings
         self.inputs = settings.topics.inputs
@@ -140,6 +143,7 @@ class CoreSession:
             load_homes(settings.region, settings.region_names, settings.placement_config)
             if settings.region
             else None,
+            directory,
         )
         self.producer = transactional_producer(
             settings,
@@ -398,6 +402,17 @@ class CoreProcessor:
         # Account states are immutable trees without cycles; the default thresholds would
         # run the cyclic collector every few hundred allocations over millions of objects.
         gc.set_threshold(GC_THRESHOLD_ALLOCATIONS, 50, 100)
+        # Where moved accounts live, read for as long as the processor runs (every session).
+        directory = DirectoryView(self.settings) if self.settings.region else None
+        if directory is not None:
+            directory.start()
+        try:
+            self._run_sessions(stop, directory)
+        finally:
+            if directory is not None:
+                directory.close()
+
+    def _run_sessions(self, stop: threading.Event, directory: DirectoryView | None) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -408,6 +423,7 @@ class CoreProcessor:
                     self.instance_id,
                     self.stats,
                     self.clock,
+                    directory,
                 )
                 self.session.run(stop)
             except (SessionFailed, KafkaException, ReadTimeout) as error:

@@ -9,8 +9,6 @@ at-least-once mirror writes again after a crash), none aborted.
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections import defaultdict
@@ -23,7 +21,7 @@ from bench.kit.kafka_io import read_topic
 from cli.devstack.regions import RegionsStack
 from processors.topics import ensure_topics, ledger_topics
 from settings import Settings
-from tests.support.stacks import ledger
+from tests.integration.regions.traffic import kill_and_restart_mirrormaker
 
 # Once both copies are being written: kill MirrorMaker, start it again, and go on writing.
 DOWN_S = 2.0
@@ -131,14 +129,7 @@ def test_each_journal_reaches_the_other_region_exactly_once_across_a_mirrormaker
         for target in regions.names:
             if target != source:
                 _wait_until_copying(settings[target], f"{source}.{settings[source].topics.events}")
-    pid = regions.mirrormaker.process.pid()
-    assert pid is not None, "MirrorMaker 2 is not running"
-    os.kill(pid, signal.SIGKILL)
-    time.sleep(DOWN_S)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
-    env.update(regions.settings.to_env())
-    ledger(env, "services", "up", "--regions", ",".join(regions.names))
-    assert regions.mirrormaker.process.pid() not in (None, pid)
+    kill_and_restart_mirrormaker(regions, DOWN_S)
     time.sleep(AFTER_RESTART_S)
     stop.set()
     for writer in writers:

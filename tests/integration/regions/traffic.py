@@ -3,15 +3,19 @@ says to be readable at each member's home."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import redis
 
 from bench.kit.hostile import WorkItem
 from bench.kit.model import LedgerModel
+from cli.devstack.regions import RegionsStack
 from readmodel.reader import SyncReadModel
 from settings import Settings
 from tests.support.kafka_io import produce
+from tests.support.stacks import ledger
 
 PROGRAM = "acme"
 VISIBLE_TIMEOUT_S = 120.0
@@ -61,3 +65,16 @@ def balance(read_model: SyncReadModel, member: str, asset: str = "points") -> tu
         if found.asset == asset:
             return found.available, found.held
     return 0, 0
+
+
+def kill_and_restart_mirrormaker(regions: RegionsStack, down_s: float) -> None:
+    """SIGKILL MirrorMaker 2 (no clean shutdown: its open transactions are left to the
+    brokers), wait `down_s`, and start it again as an operator would (`ledger services up`)."""
+    pid = regions.mirrormaker.process.pid()
+    assert pid is not None, "MirrorMaker 2 is not running"
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(down_s)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
+    env.update(regions.settings.to_env())
+    ledger(env, "services", "up", "--regions", ",".join(regions.names))
+    assert regions.mirrormaker.process.pid() not in (None, pid)
