@@ -27,6 +27,7 @@ from cli import (
     auditor,
     balances,
     bench,
+    bench_regions,
     core,
     extension,
     gateway,
@@ -70,6 +71,7 @@ COMMANDS = (
     programs,
     notify,
     bench,
+    bench_regions,
 )
 EXPECTED_FAILURES = (
     CliError,
