@@ -17,6 +17,8 @@ from schemas.registry import ConfluentSchemaRegistry
 
 FIXTURES_DIRECTORY = Path(__file__).parent / "fixtures"
 RELEASED_V1_DIRECTORY = SCHEMAS_DIRECTORY / "released" / "v1"
+RELEASES = ("v1", "v2")
+"""Every release of the contract: data written with any of them stays readable, both ways."""
 CONTRACT_FILES = ("transaction_request.avsc", "ledger_event.avsc", "account_state.avsc")
 SAMPLE = "rewards.fixture.Sample"
 PING = "rewards.fixture.Ping"

@@ -1,8 +1,9 @@
 """Schema evolution: the checker follows Avro resolution, and the contracts stay compatible.
 
-The contract tests read `schemas/*.avsc` against the frozen `schemas/released/v1/` copies in
-both directions: a new processor must read v1 data (backward), and a v1 consumer must read
-what the new schemas write (forward). They fail as soon as a contract change breaks either.
+The contract tests read `schemas/*.avsc` against every frozen `schemas/released/v*/` copy in
+both directions: a new processor must read every release's data (backward), and a consumer of any
+release must read what the new schemas write (forward). They fail as soon as a contract change
+breaks either.
 """
 
 import json
@@ -21,6 +22,7 @@ from tests.unit.schemas.conftest import (
     CONTRACT_FILES,
     FIXTURES_DIRECTORY,
     RELEASED_V1_DIRECTORY,
+    RELEASES,
     load_avsc,
 )
 
@@ -183,31 +185,37 @@ def test_fastavro_reads_what_the_checker_accepts(
     _assert_resolves(parse_schema(writer), parse_schema(reader), count=20)
 
 
-# --- the contracts against their released v1 ------------------------------------------------
+# --- the contracts against every release ---------------------------------------------------
+
+RELEASED = [(release, name) for release in RELEASES for name in CONTRACT_FILES]
 
 
-@pytest.mark.parametrize("file_name", CONTRACT_FILES)
-def test_current_contract_reads_released_v1_data(file_name: str) -> None:
+def _released(release: str, file_name: str) -> Any:
+    return load_avsc(SCHEMAS_DIRECTORY / "released" / release / file_name)
+
+
+@pytest.mark.parametrize(("release", "file_name"), RELEASED)
+def test_current_contract_reads_released_data(release: str, file_name: str) -> None:
     current = load_avsc(SCHEMAS_DIRECTORY / file_name)
-    released = load_avsc(RELEASED_V1_DIRECTORY / file_name)
+    released = _released(release, file_name)
 
     assert check_backward_compatible(reader_schema=current, writer_schema=released) == []
 
 
-@pytest.mark.parametrize("file_name", CONTRACT_FILES)
-def test_released_v1_reads_current_contract_data(file_name: str) -> None:
+@pytest.mark.parametrize(("release", "file_name"), RELEASED)
+def test_released_consumer_reads_current_contract_data(release: str, file_name: str) -> None:
     current = load_avsc(SCHEMAS_DIRECTORY / file_name)
-    released = load_avsc(RELEASED_V1_DIRECTORY / file_name)
+    released = _released(release, file_name)
 
     assert check_backward_compatible(reader_schema=released, writer_schema=current) == []
 
 
-@pytest.mark.parametrize("file_name", CONTRACT_FILES)
-def test_generated_records_round_trip_between_v1_and_current(
-    file_name: str, seeded_random: None
+@pytest.mark.parametrize(("release", "file_name"), RELEASED)
+def test_generated_records_round_trip_between_a_release_and_current(
+    release: str, file_name: str, seeded_random: None
 ) -> None:
     current = parse_schema(load_avsc(SCHEMAS_DIRECTORY / file_name))
-    released = parse_schema(load_avsc(RELEASED_V1_DIRECTORY / file_name))
+    released = parse_schema(_released(release, file_name))
 
     _assert_resolves(writer=released, reader=current, count=GENERATED_RECORDS)
     _assert_resolves(writer=current, reader=released, count=GENERATED_RECORDS)
@@ -231,19 +239,24 @@ def test_fixture_v2_reads_v1_records_and_the_checker_sees_what_v1_cannot_read(
 
 # Released contracts are frozen: their fingerprints are what producers put on the wire, so
 # changing one strands every message already written with it. A new release is a new
-# directory (released/v2), never an edit of v1. Docs may be corrected; structure may not.
-RELEASED_V1_FINGERPRINTS = {
-    "transaction_request.avsc": 0xADD03490DA20402A,
-    "ledger_event.avsc": 0x934ABD742D1860FE,
-    "account_state.avsc": 0x87DF417F6D54DED9,
+# directory (released/v3), never an edit of an older one. Docs may be corrected; structure
+# may not. v2 is the contract of regions (event region and epoch, moves, carried state).
+RELEASED_FINGERPRINTS = {
+    ("v1", "transaction_request.avsc"): 0xADD03490DA20402A,
+    ("v1", "ledger_event.avsc"): 0x934ABD742D1860FE,
+    ("v1", "account_state.avsc"): 0x87DF417F6D54DED9,
+    ("v2", "transaction_request.avsc"): 0xD29B7D891CF1F2FF,
+    ("v2", "ledger_event.avsc"): 0x5C11A59040EFC679,
+    ("v2", "account_state.avsc"): 0x4293A0CC46428FDE,
 }
 
 
-@pytest.mark.parametrize("file_name", CONTRACT_FILES)
-def test_released_v1_is_frozen(file_name: str) -> None:
-    released = contract_from_text((RELEASED_V1_DIRECTORY / file_name).read_text("utf-8"), "v1")
+@pytest.mark.parametrize(("release", "file_name"), RELEASED)
+def test_releases_are_frozen(release: str, file_name: str) -> None:
+    path = SCHEMAS_DIRECTORY / "released" / release / file_name
+    released = contract_from_text(path.read_text("utf-8"), release)
 
-    assert released.fingerprint == RELEASED_V1_FINGERPRINTS[file_name]
+    assert released.fingerprint == RELEASED_FINGERPRINTS[(release, file_name)]
 
 
 # --- a breaking change must fail ------------------------------------------------------------
