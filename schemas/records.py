@@ -6,9 +6,14 @@ travel as arrays (lots flattened across assets, in spending order).
 
 `load_schema(name)` reads `schemas/<name>.avsc` as JSON for callers that need the contract.
 
-One field is encoded here: an INSTALL's `carried_state` travels as the Avro binary body of
-an AccountState (account_state.avsc) inside the request (`state_body`, `state_from_body`),
-because the request and event records cannot nest the state's own record types.
+One field is encoded here: an INSTALL's `carried_state` travels as an AccountState
+(account_state.avsc) in Avro single-object encoding inside the request (`state_body`,
+`state_from_body`), because the request and event records cannot nest the state's own record
+types. The fingerprint matters: the old and the new home may run different releases of the
+contract, and the body alone would be read with the reader's schema as if it were the writer's.
+
+Long on purpose: every contract's records share the nested ones (lots, holds, receipts...),
+whose mappings are private here; split by contract, they would be public for no caller.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from ledger.model import (
     Status,
 )
 from ledger.reasons import Reason
+from schemas.catalogue import SchemaCatalogue, crc64_avro_fingerprint
+from schemas.framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER, single_object_header
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 REQUEST_SCHEMA = "transaction_request"
@@ -114,19 +121,43 @@ def _state_schema() -> Any:
     return parse_schema(load_schema(STATE_SCHEMA))
 
 
+@cache
+def _catalogue() -> SchemaCatalogue:
+    return SchemaCatalogue.load()
+
+
+@cache
+def _state_header() -> bytes:
+    return single_object_header(crc64_avro_fingerprint(_state_schema()))
+
+
 def state_body(state: AccountState) -> bytes:
-    """The whole state (receipts and reversal records included) as an Avro body."""
+    """The whole state (receipts and reversal records included), single-object encoded."""
     out = BytesIO()
+    out.write(_state_header())
     schemaless_writer(out, _state_schema(), state_to_record(state))
     return out.getvalue()
 
 
 def state_from_body(body: bytes) -> AccountState:
-    """Raises what fastavro raises for a body that is not an AccountState (the codec reports
-    it as a malformed record)."""
-    record = schemaless_reader(BytesIO(body), _state_schema(), None)
+    """Read with the writer schema its fingerprint names (current or released), resolved to
+    the current one. Raises UnknownFingerprintError for a schema this release does not know,
+    and what fastavro raises for a body that is not an AccountState (the codec reports both
+    as a malformed record)."""
+    writer = _state_schema()
+    start = 0
+    if body[:2] == SINGLE_OBJECT_MARKER:
+        writer = _catalogue().writer(int.from_bytes(body[2:SINGLE_OBJECT_HEADER_BYTES], "little"))
+        writer, start = writer.parsed, SINGLE_OBJECT_HEADER_BYTES
+    # Without the marker: a bare body, as the first release of moves wrote it. (A bare body
+    # never starts with C3 01: that is a negative length for the first field, a string.)
+    stream = BytesIO(body)
+    stream.seek(start)
+    record = schemaless_reader(stream, writer, _state_schema())
     if not isinstance(record, dict):
         raise ValueError("the carried state is not a record")
+    if stream.tell() != len(body):
+        raise ValueError(f"{len(body) - stream.tell()} bytes after the carried state")
     return record_to_state(record)
 
 
