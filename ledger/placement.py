@@ -37,8 +37,9 @@ class Homes:
     here: str
     first: str
     placements: Mapping[str, Placement]
-    regions: tuple[str, ...] = ()
-    """Every region of the deployment (a move may go to any other)."""
+    regions: tuple[str, ...]
+    """Every region of the deployment: a move may go to any other, and a request whose home
+    is none of them has nowhere to go."""
 
     def home_of(self, program: str, account_id: str) -> str:
         placement = self.placements.get(program)

@@ -60,6 +60,7 @@ from schemas.contracts import (
     WireContracts,
     memory_key,
 )
+from schemas.directory import DirectoryEntry
 from schemas.exceptions import LimitExceededError, UndecodableMessage
 from schemas.partitioning import account_key, partition_for
 from settings import TopicNames
@@ -138,6 +139,8 @@ class BatchResult:
     decided: int = 0
     forwarded: int = 0
     sent_home: int = 0  # requests for accounts homed in another region, to the outbox
+    moves: list[tuple[bytes, DirectoryEntry]] = field(default_factory=list)
+    """Directory entries this batch writes (HANDOFF, INSTALL): noted once it commits."""
     dead_lettered: int = 0
     timers_fired: int = 0
 
@@ -211,6 +214,13 @@ class BatchApplier:
         for (partition, _), changes in result.memory.items():
             result.records.extend(self._memory_records(partition, changes))
         return result
+
+    def committed(self, result: BatchResult) -> None:
+        """`result`'s transaction committed: what it wrote to the directory is true now (an
+        aborted batch is decided again, and writes its entries again)."""
+        if self.homing is not None:
+            for key, entry in result.moves:
+                self.homing.note(key, entry)
 
     def _latest_programs(self) -> Programs:
         """The programs once caught up with the topic; when its partition cannot answer (its
@@ -347,6 +357,11 @@ class BatchApplier:
             detail = f"sent between regions {record.hops} times, last to {home}: no home decides it"
             self._dead_letter(record, DeadLetterReason.NO_HOME, detail, result)
             return
+        if not self.homing.knows(home):
+            regions = ", ".join(self.homing.homes.regions)
+            detail = f"its home {home!r} is no region of this deployment ({regions})"
+            self._dead_letter(record, DeadLetterReason.NO_HOME, detail, result)
+            return
         routing: Headers = [
             (HOME_HEADER, home.encode()),
             (INPUT_HEADER, topic[len(self.topics.prefix) :].encode()),
@@ -409,7 +424,7 @@ class BatchApplier:
         if homing is not None and entry is not None:  # a move: where the account lives now
             directory = self.topics.directory
             result.records.append(OutputRecord(directory, partition, key, entry.encode()))
-            homing.note(key, entry)
+            result.moves.append((key, entry))
         if remembers(event):  # applied, or a final rejection: the state changed
             store.put(key, decision.state)
             changes = result.memory.get((partition, key))

@@ -12,9 +12,11 @@ Only the home decides an account. The core finds it in this order:
    start the account afresh.
 Every hop between regions is counted on the record (HOPS_HEADER); a request still homeless
 after HOPS_MAX hops (a placement file that differs between regions, an INSTALL lost to a
-bug) goes to the dead letters with its reason instead of circling forever.
+bug) goes to the dead letters with its reason instead of circling forever. So does one whose
+home is no region of this deployment (`knows`): no relay would ever take it from the outbox.
 
-The core writes the directory itself: the new home at a HANDOFF, confirmed at the INSTALL.
+The core writes the directory itself: the new home at a HANDOFF, confirmed at the INSTALL,
+and notes it in its view once the transaction that wrote it has committed.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ from ledger.reasons import Reason
 from schemas.directory import DirectoryEntry
 
 HOPS_HEADER = "ledger.hops"
-HOPS_MAX = 8
+HOPS_MAX = 16
+"""A request that reaches the new home before its INSTALL goes back and forth (two hops per
+round trip) until the INSTALL lands; a MirrorMaker 2 restart or a burst can hold the INSTALL
+back for several round trips, and dead-lettering a request that would have found its home
+costs more than a few more trips."""
 
 
 class Directory(Protocol):
@@ -59,6 +65,10 @@ class Homing:
     def note(self, key: bytes, entry: DirectoryEntry) -> None:
         if self.directory is not None:
             self.directory.note(key, entry)
+
+    def knows(self, region: str) -> bool:
+        """Is `region` one of the deployment's (a relay there takes what is sent to it)?"""
+        return region in self.homes.regions
 
     def refusal(self, request: Request) -> Reason | None:
         """A HANDOFF to no region of the deployment, or to here: nothing to move."""

@@ -288,6 +288,7 @@ class CoreSession:
         for partition, store in self.stores.items():
             store.seal(checkpoints.of(partition))
         crash.reached("sealed")
+        self.applier.committed(result)
         self.positions = next_positions
         self.purger.purge(self.positions)
         commit_seconds = time.perf_counter() - started

@@ -384,7 +384,7 @@ def test_in_a_region_a_request_for_an_account_homed_elsewhere_goes_to_the_outbox
     contracts: WireContracts, programs: Programs
 ) -> None:
     stores = {p: PartitionStore(p) for p in range(PARTITIONS)}
-    homes = Homes("eu", "eu", {"acme": Placement("eu", (("us-", "us"),))})
+    homes = Homes("eu", "eu", {"acme": Placement("eu", (("us-", "us"),))}, ("eu", "us"))
     applier = BatchApplier(TOPICS, PARTITIONS, programs, contracts, stores, homes=homes)
     local = _record(contracts, _accrue("a", "ann"), 0)
     remote = dataclasses.replace(_record(contracts, _accrue("b", "us-bob"), 1), reply_to=b"gw1")

@@ -181,10 +181,50 @@ def test_a_moved_account_without_state_here_goes_where_the_directory_says(
     result = us.apply([accrue], NOW_MS)
     (sent,) = [r for r in result.records if r.topic == TOPICS.outbox]
     assert dict(sent.headers or [])["ledger.home"] == b"eu"
-    directory.note(KEY, DirectoryEntry("in", 2, "us", 9, NOW_MS))
+    directory.note(KEY, DirectoryEntry("eu", 2, "us", 9, NOW_MS))
     result = us.apply([accrue], NOW_MS)
     (sent,) = [r for r in result.records if r.topic == TOPICS.outbox]
-    assert dict(sent.headers or [])["ledger.home"] == b"in"
+    assert dict(sent.headers or [])["ledger.home"] == b"eu"
+
+
+def test_a_request_whose_home_is_no_region_of_the_deployment_is_dead_lettered(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    # A directory written by a deployment with more regions, or one region's placement out of
+    # step: no relay reads an outbox record for "in", it would wait there for ever.
+    us = _region("us", programs, contracts)
+    directory = us.homing.directory if us.homing else None
+    assert isinstance(directory, FakeDirectory)
+    directory.note(KEY, DirectoryEntry("in", 2, "us", 9, NOW_MS))
+    accrue = _record(contracts, _request("a9", Operation.ACCRUE, amount=1), 0, TOPICS.requests)
+
+    result = us.apply([accrue], NOW_MS)
+
+    assert (result.sent_home, result.dead_lettered, result.decided) == (0, 1, 0)
+    (dead,) = [r for r in result.records if r.topic == TOPICS.requests_dlq]
+    headers = dict(dead.headers or [])
+    assert headers["ledger.dlq.reason"] == b"no_home"
+    assert b"'in' is no region" in (headers["ledger.dlq.detail"] or b"")
+
+
+def test_the_directory_learns_a_move_only_once_its_batch_committed(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    eu = _region("eu", programs, contracts)
+    directory = eu.homing.directory if eu.homing else None
+    assert isinstance(directory, FakeDirectory)
+    accrue = _record(contracts, _request("a1", Operation.ACCRUE, amount=10), 0, TOPICS.requests)
+    handoff = _request("m1", Operation.HANDOFF, asset="", to_region="us")
+
+    result = eu.apply([accrue, _record(contracts, handoff, 0, TOPICS.operator_requests)], NOW_MS)
+
+    # Written in the batch's transaction; an abort would leave the view naming a move that
+    # never happened.
+    assert [r.topic for r in result.records].count(TOPICS.directory) == 1
+    assert directory.get(KEY) is None
+    eu.committed(result)
+    entry = directory.get(KEY)
+    assert entry is not None and (entry.home, entry.epoch) == ("us", 1)
 
 
 def test_directory_entries_and_hops_are_read_defensively() -> None:

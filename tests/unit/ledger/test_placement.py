@@ -19,7 +19,7 @@ def test_the_longest_matching_prefix_decides_and_the_default_takes_the_rest() ->
     assert acme.home_of("us-1") == "us"
     assert acme.home_of("us-tx-1") == "in"
     assert acme.home_of("ann") == "eu"
-    homes = Homes("us", "eu", placements)
+    homes = Homes("us", "eu", placements, REGIONS)
     assert homes.is_home("acme", "us-2") and not homes.is_home("acme", "ann")
     # A program without a policy lives in the first region.
     assert homes.home_of("other", "us-2") == "eu"
