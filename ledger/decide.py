@@ -39,7 +39,8 @@ accounts, system ones included, stays zero:
     @holds         value reserved by open holds (still the customer's, not spendable)
 
 A move between regions (HANDOFF, INSTALL: ledger/moves.py) is about the whole account, so it
-skips the asset and field checks; its value travels through @transit like a transfer's.
+skips the asset and field checks; its value travels through @transit like a transfer's. An
+INSTALL is decided even for a program unknown here, for the same reason a leg is never stale.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def decide(
     program = programs.get(request.program)
     asked = _Asked(state, request, now, content_hash(request), channel, program)
     if program is None:
-        return _reject(asked, Reason.PROGRAM_UNKNOWN)
+        return _without_program(asked)
     operation = request.operation
     if operation is Operation.UNKNOWN:
         return _reject(asked, Reason.OPERATION_UNKNOWN)
@@ -183,7 +184,7 @@ def decide(
     if not system and request.requested_at_ms > now + program.clock_skew_max_ms:
         return _reject(asked, Reason.REQUESTED_IN_FUTURE)
     if operation in MOVES:  # the whole account, every asset
-        return _move(asked, program)
+        return _move(asked, program.version)
     asset = program.assets.get(request.asset)
     if asset is None:
         return _reject(asked, Reason.ASSET_UNKNOWN)
@@ -208,11 +209,22 @@ def decide(
     return _apply(context, asked.digest, outcome)
 
 
-def _move(asked: _Asked, program: Program) -> Decision:
+def _without_program(asked: _Asked) -> Decision:
+    """program_unknown, except for an INSTALL: the HANDOFF took the value out of the old
+    home's books already, and refused here it would stay in @transit for good. The account
+    arrives; this region's programs decide what comes next (program_unknown while it lacks
+    the program)."""
+    operation = asked.request.operation
+    if operation is Operation.INSTALL and operation in PERMITTED_OPERATIONS[asked.channel]:
+        return _move(asked, version=0)
+    return _reject(asked, Reason.PROGRAM_UNKNOWN)
+
+
+def _move(asked: _Asked, version: int) -> Decision:
     """HANDOFF or INSTALL: ledger/moves.py."""
     request = asked.request
     move = moves.handoff if request.operation is Operation.HANDOFF else moves.install
-    moved = move(asked.state, request, asked.now, asked.digest, asked.channel, program.version)
+    moved = move(asked.state, request, asked.now, asked.digest, asked.channel, version)
     if isinstance(moved, Reason):
         return _reject(asked, moved)
     event, emitted = moved

@@ -44,7 +44,16 @@ from msgspec.structs import replace
 
 from ledger.decide import Decision, decide, refuse
 from ledger.idempotency import receipt_of, remembers
-from ledger.model import AccountState, Channel, LedgerEvent, Receipt, Request, Reversible, Status
+from ledger.model import (
+    AccountState,
+    Channel,
+    LedgerEvent,
+    Operation,
+    Receipt,
+    Request,
+    Reversible,
+    Status,
+)
 from ledger.placement import Homes
 from ledger.programs import Programs, ProgramSource, program_source
 from ledger.reasons import Reason
@@ -157,6 +166,10 @@ class DeadLetterReason:
 
 RECORD_OVERHEAD_BYTES = 4_096
 """Headers and per-record framing, counted on top of key and value."""
+INSTALL_MARGIN_BYTES = 65_536
+"""Room an INSTALL must leave under the record limit: at the new home its event adds postings,
+balances and its own fields to the request it carries, and an INSTALL refused there would
+strand the account's value in @transit. So its HANDOFF is refused here instead."""
 STATE_ENTRY_BYTES_MAX = 512
 """An encoded balance, lot or hold slice is smaller than this (ids and names are bounded by
 the contract): a state with few enough of them fits without encoding it."""
@@ -484,15 +497,16 @@ class BatchApplier:
         for emitted_request in decision.emitted:
             emitted_key = account_key(emitted_request.program, emitted_request.account_id)
             value = self.encoder.encode_request(emitted_request, internal)
-            if not self._fits(emitted_key, value):
+            install = emitted_request.operation is Operation.INSTALL
+            if not self._fits(emitted_key, value, INSTALL_MARGIN_BYTES if install else 0):
                 return None
             emitted.append((emitted_key, value))
         if decision.event.status is Status.APPLIED and not self._state_fits(key, decision.state):
             return None
         return event_bytes, emitted
 
-    def _fits(self, key: bytes, value: bytes) -> bool:
-        return len(key) + len(value) + RECORD_OVERHEAD_BYTES <= self.record_bytes_max
+    def _fits(self, key: bytes, value: bytes, margin: int = 0) -> bool:
+        return len(key) + len(value) + RECORD_OVERHEAD_BYTES + margin <= self.record_bytes_max
 
     def _state_fits(self, key: bytes, state: AccountState) -> bool:
         entries = (

@@ -11,7 +11,12 @@ from msgspec.structs import replace
 from ledger.model import Operation, Request, Status
 from ledger.placement import Homes, Placement
 from ledger.programs import Programs
-from processors.core.batch import BatchApplier, InputRecord
+from processors.core.batch import (
+    INSTALL_MARGIN_BYTES,
+    RECORD_OVERHEAD_BYTES,
+    BatchApplier,
+    InputRecord,
+)
 from processors.core.homing import HOPS_HEADER, HOPS_MAX, hops_of
 from processors.core.store import PartitionStore
 from schemas.contracts import WireContracts
@@ -234,3 +239,44 @@ def test_directory_entries_and_hops_are_read_defensively() -> None:
         with pytest.raises(DirectoryRecordError):
             decode_entry(bad)
     assert [hops_of(v) for v in (None, b"3", b"-4", b"x")] == [0, 3, 0, 0]
+
+
+def test_a_handoff_whose_install_could_not_be_decided_at_the_new_home_is_refused(
+    contracts: WireContracts, programs: Programs
+) -> None:
+    # An account with many lots: its INSTALL fits a record, but not with the room its event
+    # needs at the new home. Refused there, its value would be stranded in @transit.
+    accruals = [
+        _record(
+            contracts,
+            _request(f"a{n}", Operation.ACCRUE, amount=1, expires_at_ms=NOW_MS + 86_400_000 + n),
+            n,
+            TOPICS.requests,
+        )
+        for n in range(600)
+    ]
+    handoff = _record(
+        contracts,
+        _request("m1", Operation.HANDOFF, asset="", to_region="us"),
+        0,
+        TOPICS.operator_requests,
+    )
+    roomy = _region("eu", programs, contracts)
+    moved = roomy.apply([*accruals, handoff], NOW_MS)
+    (install,) = [r for r in moved.records if r.topic == TOPICS.internal_requests]
+    (event,) = [r for r in moved.records if r.topic == TOPICS.events][-1:]
+    assert contracts.decode_event(event.value or b"").status is Status.APPLIED
+    install_bytes = len(KEY) + len(install.value or b"") + RECORD_OVERHEAD_BYTES
+    assert len(KEY) + len(event.value or b"") + RECORD_OVERHEAD_BYTES < install_bytes
+
+    tight = _region("eu", programs, contracts)
+    tight.record_bytes_max = install_bytes + INSTALL_MARGIN_BYTES - 1
+    refused = tight.apply([*accruals, handoff], NOW_MS)
+
+    last = contracts.decode_event(
+        [r for r in refused.records if r.topic == TOPICS.events][-1].value or b""
+    )
+    assert (last.request.request_id, str(last.reason)) == ("m1", "output_too_large")
+    assert not [r for r in refused.records if r.topic == TOPICS.internal_requests]
+    state = tight.stores[partition_for(KEY, PARTITIONS)].get(KEY)
+    assert state is not None and not state.moved_to and state.balances["points"].available == 600

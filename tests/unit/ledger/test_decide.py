@@ -144,3 +144,27 @@ def test_timers_are_deterministic_and_next_due_is_reported(programs: Programs) -
     assert [timer.request_id for timer in timers] == ["expire:1", "hold-timeout:2:h1"]
     assert timers == due_timers(held.state, 100, programs)
     assert next_due_ms(AccountState("acme", "nobody")) is None
+
+
+def test_an_install_is_taken_in_even_where_its_program_is_unknown(programs: Programs) -> None:
+    # The HANDOFF already took the value out of the old home's books: refusing the INSTALL
+    # for a program this region does not (or no longer) configures would strand it in
+    # @transit for good. The account arrives; what comes next is decided by the usual rules.
+    accrued = decide(None, _request("a1", Operation.ACCRUE, 40), 0, programs).state
+    handoff = Request(
+        "m1", "acme", "alice", Operation.HANDOFF, "", to_region="us", requested_at_ms=0
+    )
+    moved = decide(accrued, handoff, 0, programs, Channel.OPERATOR)
+    assert moved.event.status is Status.APPLIED
+    (install,) = moved.emitted
+
+    arrived = decide(None, install, 5, {}, Channel.SYSTEM)
+
+    assert arrived.event.status is Status.APPLIED, arrived.event.reason
+    assert arrived.state.balances["points"].available == 40
+    assert (arrived.state.epoch, arrived.event.program_version) == (1, 0)
+    # The same INSTALL again changes nothing, and another request is program_unknown as ever.
+    again = decide(arrived.state, install, 6, {}, Channel.SYSTEM)
+    assert again.event.status is not Status.APPLIED and again.state == arrived.state
+    after = decide(arrived.state, _request("a2", Operation.ACCRUE, 1), 6, {})
+    assert str(after.event.reason) == "program_unknown"
