@@ -16,8 +16,9 @@ Per program and asset, over the whole journal (`Books.problems`):
   nor refunded yet), and is never negative.
 
 Per event (`Books.add`): the sequence continues (+1 per APPLIED event, unchanged otherwise),
-the postings balance per asset, the balances the event states are those of the fold, and a
-credit or refund leg settles a transfer that is in flight, for its amount.
+the postings balance per asset, the balances the event states are those of the fold, a
+credit or refund leg settles a transfer that is in flight, for its amount, no two legs settle
+one transfer, and an INSTALL lands only where the account is unknown or a stub.
 
 A leg whose transfer has not been folded yet is kept `early` rather than reported at once:
 journal partitions are read side by side, so a reader can meet a credit (on the
@@ -111,6 +112,11 @@ class Books:
             # An account arriving from another region continues the sequence it left at; here
             # it was unknown, or a stub of an older move.
             expected = carried.sequence + 1
+            if before is not None and before.sequence and not before.moved_to:
+                return [
+                    f"{event.event_id}: INSTALL of {event.request.request_id} over an account "
+                    f"that lives here (at sequence {before.sequence})"
+                ]
         if event.sequence != expected:
             return [
                 f"{event.event_id}: {event.status.value} at sequence {event.sequence}, "
@@ -189,10 +195,18 @@ class Books:
     def _settled(self, event_id: str, key: tuple[str, str, int], moved: InFlight) -> list[str]:
         full = (*key, moved.asset)
         transfer = self.in_flight.pop(full, None)
-        if transfer is None:
-            self.early[full] = (event_id, moved)
-            return []
-        return _settles(event_id, moved, transfer)
+        if transfer is not None:
+            return _settles(event_id, moved, transfer)
+        first = self.early.get(full)
+        if first is not None:
+            # Both may not wait for the debit: one of them settles nothing. The first stays
+            # early; the sums of @transit name the value the second moved.
+            return [
+                f"{event_id}: {moved.request_id} settles {':'.join(map(str, key))} "
+                f"{moved.asset}, which {first[0]} settles already"
+            ]
+        self.early[full] = (event_id, moved)
+        return []
 
     def problems(self, tolerated: frozenset[TransferKey] = frozenset()) -> list[str]:
         """Every book-wide invariant, now; legs in `tolerated` may still meet their transfer."""

@@ -176,3 +176,53 @@ def test_an_event_that_cannot_be_folded_is_named_not_raised(programs: Programs) 
     broken = replace(event.event, holds_closed=("nothing",))
     (problem,) = books.add(broken)
     assert "cannot be folded" in problem
+
+
+def test_two_legs_settling_one_transfer_are_named_even_when_tolerated(
+    programs: Programs,
+) -> None:
+    # Read before their debit (another region's copy, behind): each early leg may still meet
+    # it, but two legs for one transfer never can both settle it.
+    accrued = decide(None, _request("ann", "a1", Operation.ACCRUE, 100), 0, programs)
+    moved = decide(
+        accrued.state,
+        _request("ann", "t1", Operation.TRANSFER, 20, counterparty_account_id="bob"),
+        0,
+        programs,
+    )
+    (credit,) = moved.emitted
+    first = decide(None, credit, 0, programs, Channel.SYSTEM)
+    replayed = decide(None, credit, 0, programs, Channel.SYSTEM)  # as a second bob would see it
+    books = Books()
+    assert books.add(first.event) == []
+
+    problems = books.add(replace(replayed.event, account_id="bob2"))
+
+    assert problems == [
+        "acme:bob:1: credit:ann:2 settles acme:ann:2 points, which acme:bob:1 settles already"
+    ]
+    # Tolerated while its debit may still come, the first leg is counted as in flight; the
+    # second's value is not, and the sums say so.
+    problems = books.problems(frozenset(books.early))
+    assert "@transit of acme points is -40, transfers in flight carry -20" in problems
+
+
+def test_an_install_over_a_live_account_is_named(programs: Programs) -> None:
+    accrued = decide(None, _request("ann", "a1", Operation.ACCRUE, 100), 0, programs)
+    handoff = Request("m1", "acme", "ann", Operation.HANDOFF, "", to_region="us", requested_at_ms=0)
+    moved = decide(accrued.state, handoff, 0, programs, Channel.OPERATOR)
+    (install,) = moved.emitted
+    installed = decide(None, install, 0, programs, Channel.SYSTEM)
+    books = Books()
+    for event in (accrued.event, moved.event):
+        assert books.add(event) == []
+    arrived = Books()
+    assert arrived.add(installed.event) == []
+
+    # The same INSTALL folded again, as a journal written twice (or tampered with) would have
+    # it: it continues the carried sequence, so only the account's life here can name it.
+    problems = arrived.add(installed.event)
+
+    assert problems[0] == (
+        "acme:ann:3: INSTALL of install:ann:2 over an account that lives here (at sequence 3)"
+    )
