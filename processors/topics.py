@@ -282,3 +282,19 @@ def delete_topics(admin: AdminClient, names: Sequence[str]) -> None:
         except KafkaException as error:
             if error.args[0].name() != "UNKNOWN_TOPIC_OR_PART":
                 raise
+
+
+def shared_partition_count(settings: Settings, names: Sequence[str]) -> int:
+    """The partition count the broker has for `names`, co-partitioned topics that must agree
+    (what `ensure_topics` made, whatever the settings say now). Raises TopicLayoutError when
+    one is missing or they disagree."""
+    admin = AdminClient(settings.kafka_config())
+    topics = admin.list_topics(timeout=ADMIN_TIMEOUT_S).topics
+    counts = {}
+    for name in names:
+        if name not in topics or topics[name].error is not None:
+            raise TopicLayoutError(f"topic {name} is missing: run `ledger topics ensure`")
+        counts[name] = len(topics[name].partitions)
+    if len(set(counts.values())) != 1:
+        raise TopicLayoutError(f"topics disagree on partition counts: {counts}")
+    return counts[names[0]]

@@ -20,7 +20,7 @@ One turn of `CoreSession.run_once`:
 4. `send_offsets_to_transaction` with the next offset of every owned input partition and the
    consumer's group metadata: a zombie whose generation is stale is refused here.
 5. `commit_transaction`; seal the stores (forget their undo). From time to time, delete the
-   internal topic's records below the committed offsets (`InternalPurger`): a leg is then
+   internal topic's records below the committed offsets (`ConsumedPurger`): a leg is then
    gone once applied, so no offset reset can ever deliver it twice.
 
 On an abortable error: abort, roll the stores back, seek each partition back to the batch's
@@ -62,11 +62,12 @@ from processors.core.clock import BatchClock, Clock, wall_clock_ms
 from processors.core.crashpoints import CrashPoints
 from processors.core.homing import Directory
 from processors.core.intake import SessionFailed, intake
-from processors.core.purge import InternalPurger
 from processors.core.store import StateStore
 from processors.produce import ProduceQueueFull, produce, transactional_producer
+from processors.purge import ConsumedPurger
 from processors.reading import ReadTimeout
 from processors.regions.directory import DirectoryView
+from processors.topics import TopicLayoutError, shared_partition_count
 from schemas.contracts import WireContracts
 from settings import Settings
 from settings.regions import load_homes
@@ -181,7 +182,7 @@ class CoreSession:
             on_revoke=self._on_revoke,
             on_lost=self._on_revoke,
         )
-        self.purger = InternalPurger(settings)
+        self.purger = ConsumedPurger(settings, [settings.topics.internal_requests])
 
     # --- rebalance callbacks (run inside consume(), between transactions) ------------------
 
@@ -467,16 +468,10 @@ def co_partitioned(assigned: list[TopicPartition], inputs: tuple[str, ...]) -> l
 
 def _partition_count(settings: Settings) -> int:
     """Partitions of the requests topic; journal and changelog must have as many."""
-    from confluent_kafka.admin import AdminClient
-
-    admin = AdminClient(settings.kafka_config())
-    topics = admin.list_topics(timeout=KAFKA_CALL_TIMEOUT_S).topics
     names = settings.topics
-    counts = {}
-    for name in (*names.inputs, names.events, names.state_changelog):
-        if name not in topics or topics[name].error is not None:
-            raise SessionFailed(f"topic {name} is missing: run `ledger topics ensure`")
-        counts[name] = len(topics[name].partitions)
-    if len(set(counts.values())) != 1:
-        raise SessionFailed(f"topics disagree on partition counts: {counts}")
-    return counts[names.requests]
+    try:
+        return shared_partition_count(
+            settings, (*names.inputs, names.events, names.state_changelog)
+        )
+    except TopicLayoutError as error:
+        raise SessionFailed(str(error)) from error

@@ -8,7 +8,14 @@ and, in one Kafka transaction per batch with its consumer positions (EOS v2, lik
 writes each record addressed to this region to the input of the same name, on the partition
 that owns its account. The core then decides it as any other request: exactly once, whatever
 path it took, because the request id decides (a request that also came in directly is a
-DUPLICATE). Records for a third region are passed over: that region has its own copy.
+DUPLICATE). Records for a third region are passed over: that region has its own copy; one
+for no region of the deployment is logged as an error (no relay anywhere takes it).
+
+Records go to the partition that owns their account by the broker's partition count of the
+inputs (what the topics were made with), and the copies' records below the committed
+positions are deleted (processors/purge.py): an INSTALL or a cross-region leg, exempt from
+the date checks like every leg, can then never be relayed twice, whatever happens to the
+relay's offsets.
 
 A failure aborts the transaction and ends the process (its supervisor starts it again, from
 the last committed positions): the relay holds nothing worth saving in memory.
@@ -25,6 +32,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from processors.batching import take_batch
 from processors.headers import header
 from processors.produce import transactional_producer
+from processors.purge import ConsumedPurger
+from processors.topics import shared_partition_count
 from schemas.contracts import HOME_HEADER, INPUT_HEADER
 from schemas.partitioning import partition_for
 from settings import Settings
@@ -40,6 +49,8 @@ COMMIT_TIMEOUT_S = 30.0
 class RelayStats:
     relayed: int = 0
     elsewhere: int = 0
+    homeless: int = 0
+    """Addressed to no region of the deployment (a bug or tampering: logged)."""
     refused: int = 0
 
 
@@ -51,12 +62,15 @@ class OutboxRelay:
     def __init__(self, settings: Settings, instance_id: str) -> None:
         self.settings = settings
         self.here = settings.region
-        self.partitions = settings.partitions
+        self.regions = frozenset(settings.region_names)
         topics = settings.topics
+        self.partitions = shared_partition_count(settings, topics.inputs)
         # The inputs a forwarded request may be written to, by name after the prefix.
         self.inputs = {name[len(topics.prefix) :]: name for name in topics.inputs}
         self.sources = [f"{source}.{topics.outbox}" for source in settings.other_regions]
         self.stats = RelayStats()
+        self.purger = ConsumedPurger(settings, self.sources)
+        self.committed: dict[tuple[str, int], int] = {}
         self.consumer = Consumer(
             settings.kafka_config(
                 {
@@ -86,20 +100,24 @@ class OutboxRelay:
     def run_once(self) -> None:
         messages = [m for m in take_batch(self.consumer, BATCH_MAX, GATHER_S) if self._usable(m)]
         if not messages:
+            self.purger.purge(self.committed)
             return
         self.producer.begin_transaction()
         try:
             for message in messages:
                 self._relay(message)
+            positions = self.consumer.position(self.consumer.assignment())
             self.producer.send_offsets_to_transaction(
-                self.consumer.position(self.consumer.assignment()),
-                self.consumer.consumer_group_metadata(),
-                COMMIT_TIMEOUT_S,
+                positions, self.consumer.consumer_group_metadata(), COMMIT_TIMEOUT_S
             )
             self.producer.commit_transaction(COMMIT_TIMEOUT_S)
         except KafkaException:
             self.producer.abort_transaction(COMMIT_TIMEOUT_S)
             raise
+        self.committed.update(
+            ((tp.topic, tp.partition), tp.offset) for tp in positions if tp.offset >= 0
+        )
+        self.purger.purge(self.committed)
 
     def _usable(self, message: Message) -> bool:
         error = message.error()
@@ -114,7 +132,17 @@ class OutboxRelay:
     def _relay(self, message: Message) -> None:
         home = (header(message, HOME_HEADER) or b"").decode(errors="replace")
         if home != self.here:
-            self.stats.elsewhere += 1
+            if home in self.regions:
+                self.stats.elsewhere += 1
+                return
+            self.stats.homeless += 1
+            log.error(
+                "outbox record at %s/%s/%s is for %r, no region of this deployment: not relayed",
+                message.topic(),
+                message.partition(),
+                message.offset(),
+                home,
+            )
             return
         role = (header(message, INPUT_HEADER) or b"").decode(errors="replace")
         topic = self.inputs.get(role)

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, TopicPartition
 from bench.kit.hostile import PROGRAM, WorkItem
 from bench.kit.kafka_io import read_topic
 from ledger.model import Channel, Operation, Request, Status
-from processors.core.purge import PURGE_INTERVAL_S
+from processors.purge import PURGE_INTERVAL_S
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key, partition_for
 from settings import Settings

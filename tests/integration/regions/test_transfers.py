@@ -15,13 +15,17 @@ import random
 import time
 
 import redis
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from bench.kit.hostile import WorkItem
 from bench.kit.model import APPLIED, LedgerModel, ModelRequest
 from bench.kit.requests import AccountHistory, RequestEncoder
 from ledger.model import INT64_MAX
+from processors.purge import PURGE_INTERVAL_S
 from processors.readside.audit import audit
 from processors.readside.regional_audit import ALL_REGIONS
+from processors.regions.relay import relay_group_id
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.integration.gateway.conftest import Ledger
@@ -128,6 +132,32 @@ def test_transfers_across_regions_apply_once_and_reconcile(ledgers: dict[str, Le
 
     after = _crossed(settings)
     assert sum(after.values()) - sum(before.values()) == moved, (before, after, moved)
+    for region_settings in settings.values():
+        _assert_relayed_copies_are_purged(region_settings)
+
+
+def _assert_relayed_copies_are_purged(settings: Settings) -> None:
+    """Each relay deletes what it committed from its copies of the other regions' outboxes:
+    an INSTALL or a leg in them, exempt from the date checks, can never be relayed twice."""
+    admin = AdminClient(settings.kafka_config())
+    consumer = Consumer(settings.kafka_config({"group.id": relay_group_id(settings)}))
+    copies = [f"{source}.{settings.topics.outbox}" for source in settings.other_regions]
+    deadline = time.monotonic() + 3 * PURGE_INTERVAL_S + 30
+    try:
+        while True:
+            metadata = admin.list_topics(timeout=30).topics
+            partitions = [
+                TopicPartition(topic, p) for topic in copies for p in metadata[topic].partitions
+            ]
+            committed = consumer.committed(partitions, timeout=30)
+            relayed = [tp for tp in committed if tp.offset > 0]
+            starts = [consumer.get_watermark_offsets(tp, timeout=30)[0] for tp in relayed]
+            if relayed and starts == [tp.offset for tp in relayed]:
+                return
+            assert time.monotonic() < deadline, (relayed, starts)
+            time.sleep(1)
+    finally:
+        consumer.close()
 
 
 def _crossed(settings: dict[str, Settings]) -> dict[str, int]:
