@@ -78,12 +78,13 @@ def _process_state(
     activity = Activity()
     waiter, producer = _outcome_route(client, settings)
     claims = IdempotencyStore(client, settings.redis_key_prefix)
+    regional = RegionalModels(client, settings, read_model)
     writer = Writer(
         producer,
         WireContracts.for_registry(settings.schema_registry_url),
         claims,
         waiter,
-        read_model,
+        regional,
         programs,
         settings.gateway_outcome_timeout_ms / 1000,
         activity=activity,
@@ -106,7 +107,7 @@ def _process_state(
         lag=lag,
         account_streams=account_streams,
         qualifying=QualifyingStore(client, settings.redis_key_prefix),
-        regional=RegionalModels(client, settings, read_model),
+        regional=regional,
     )
 
 

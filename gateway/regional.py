@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import redis.asyncio
 
-from readmodel.keys import copy_freshness_key
+from readmodel.keys import RequestStatus, copy_freshness_key
 from readmodel.reader import BalanceView, ReadModel
 from settings import Settings
 
@@ -67,6 +67,18 @@ class RegionalModels:
         as_of = await best.model.processed_at(program, account_id)
         lag = 0 if best.region == self.here else await self._copy_lag_ms(best.model)
         return Located(best.region, best.model, best.balances, as_of, lag)
+
+    async def request_status(
+        self, program: str, account_id: str, request_id: str
+    ) -> RequestStatus | None:
+        """A request's outcome, from this region's model or the copy of its home's journal
+        (where a request for an account homed elsewhere was decided); None when unknown."""
+        stored = await self.local.request_status(program, account_id, request_id)
+        for model in self.copies.values():
+            if stored is not None:
+                break
+            stored = await model.request_status(program, account_id, request_id)
+        return stored
 
     async def _copy_lag_ms(self, model: ReadModel) -> int | None:
         raw = await self.client.get(copy_freshness_key(model.prefix))

@@ -33,11 +33,11 @@ from gateway.models import Transaction
 from gateway.outcomes import OutcomeWaiter
 from gateway.problems import GatewayError
 from gateway.producer import ProduceError, RequestProducer
+from gateway.regional import RegionalModels
 from ledger.model import Operation, Request, Status
 from ledger.programs import Program
 from ledger.reasons import Reason
 from readmodel.keys import Outcome
-from readmodel.reader import ReadModel
 from schemas.contracts import WireContracts
 from schemas.partitioning import account_key
 
@@ -102,7 +102,7 @@ class Writer:
         contracts: WireContracts,
         claims: IdempotencyStore,
         waiter: OutcomeWaiter,
-        read_model: ReadModel,
+        statuses: RegionalModels,
         programs: Mapping[str, Program],
         timeout_s: float,
         activity: Activity | None = None,
@@ -111,7 +111,8 @@ class Writer:
         self.contracts = contracts
         self.claims = claims
         self.waiter = waiter
-        self.read_model = read_model
+        self.statuses = statuses
+        """Stored outcomes: this region's, and (with regions) those decided at other homes."""
         self.programs = programs
         self.timeout_s = timeout_s
         self.activity = activity
@@ -165,6 +166,6 @@ class Writer:
             ) from error
 
     async def _stored(self, request: Request) -> Outcome | None:
-        return await self.read_model.request_status(
+        return await self.statuses.request_status(
             request.program, request.account_id, request.request_id
         )

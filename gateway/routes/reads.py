@@ -91,10 +91,7 @@ async def get_request_status(
 ) -> Response:
     program = access.program
     found = access.services
-    located = await found.regional.locate(program.name, account_id)
-    stored = await located.model.request_status(program.name, account_id, request_id)
-    if stored is None and located.model is not found.read_model:
-        stored = await found.read_model.request_status(program.name, account_id, request_id)
+    stored = await found.regional.request_status(program.name, account_id, request_id)
     if stored is not None:
         return json_body(outcome_out(program, stored))
     if await found.claims.pending_account(program.name, request_id) == account_id:

@@ -169,3 +169,21 @@ def _write_through_gateways(ledgers: dict[str, Ledger], models: dict[str, Ledger
         assert answer.status_code == 201, (here, answer.text)
         assert answer.json()["status"] == "APPLIED", answer.text
         models[away].apply(ModelRequest(f"gw-{here}", member, "ACCRUE", "points", 7))
+        # Retried, here and in the member's home region: the first answer, not a DUPLICATE
+        # (the home decides the retry DUPLICATE; the gateway answers the stored outcome).
+        for retried_at in (here, away):
+            retry_token = ledgers[retried_at].key(Scope.TRANSACTIONS_WRITE)
+            with ledgers[retried_at].client(retry_token) as client:
+                again = client.post(
+                    f"/v1/programs/{PROGRAM}/transactions",
+                    json={
+                        "operation": "ACCRUE",
+                        "account_id": member,
+                        "asset": "points",
+                        "amount": 7,
+                    },
+                    headers={"Idempotency-Key": f"gw-{here}"},
+                )
+            assert again.status_code in (200, 201), (retried_at, again.text)
+            assert again.json()["status"] == "APPLIED", (retried_at, again.text)
+            assert again.json()["sequence"] == answer.json()["sequence"], again.text
