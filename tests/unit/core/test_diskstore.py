@@ -131,3 +131,36 @@ def test_a_store_in_another_format_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreFormatError):
         DiskPartitionStore(0, path)
+
+
+def test_a_state_stored_before_regions_reads_as_a_home_account_of_epoch_0(
+    tmp_path: Path,
+) -> None:
+    # Why FORMAT did not change with regions: states are MessagePack maps, and the fields
+    # regions added (epoch, moved_to) take their defaults when a stored map lacks them.
+    import msgspec
+    from rocksdict import Options, Rdict
+
+    path = tmp_path / "p0"
+    store = DiskPartitionStore(0, path)
+    store.put(KEYS[0], state(KEYS[0], 3, None))
+    store.seal()
+    store.close()
+    db = Rdict(str(path), Options(raw_mode=True))
+    (account_key,) = [
+        k
+        for k in db.keys()  # noqa: SIM118 - an Rdict is not iterable
+        if isinstance(k, bytes) and k.startswith(b"a") and k.endswith(KEYS[0])
+    ]
+    stored = msgspec.msgpack.decode(db[account_key] or b"")
+    assert {"epoch", "moved_to"} <= set(stored)
+    del stored["epoch"], stored["moved_to"]
+    db[account_key] = msgspec.msgpack.encode(stored)
+    db.close()
+
+    reopened = DiskPartitionStore(0, path)
+
+    assert reopened.get(KEYS[0]) == state(KEYS[0], 3, None)
+    reopened_state = reopened.get(KEYS[0])
+    assert reopened_state is not None
+    assert (reopened_state.epoch, reopened_state.moved_to) == (0, "")
