@@ -8,13 +8,15 @@ import logging
 import signal
 import socket
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import redis
 
 from cli.logs import configure_logging
 from cli.metrics_server import serve_metrics
 from processors.readside.mirror import MirrorLoop, mirror_group_id
+from processors.regions.links import LinkWatch
 from schemas.contracts import WireContracts
 from settings import Settings
 
@@ -63,6 +65,8 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
         )
         for source, journal in zip(sources, journals, strict=True)
     ]
+    # And how fresh each link from another region is (MirrorMaker 2's heartbeats).
+    watches = [LinkWatch(settings, client, source) for source in settings.other_regions]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -74,15 +78,21 @@ def _mirror(args: argparse.Namespace, settings: Settings) -> int:
             mirror_group_id(journal),
             journal.redis_key_prefix,
         )
-    return run_all(loops, stop)
+    return run_all([*loops, *watches], stop)
 
 
-def run_all(loops: list[MirrorLoop], stop: threading.Event) -> int:
+class Loop(Protocol):
+    topic: str
+
+    def run(self, stop: threading.Event) -> None: ...
+
+
+def run_all(loops: Sequence[Loop], stop: threading.Event) -> int:
     """Each loop in a thread of its own; the first to fail stops the others and fails the
     process (which is restarted), so a copy that cannot be mirrored is never silently left."""
     failures: list[BaseException] = []
 
-    def run(loop: MirrorLoop) -> None:
+    def run(loop: Loop) -> None:
         try:
             loop.run(stop)
         except BaseException as error:

@@ -20,6 +20,6 @@ class RegionalAnswer(BaseModel):
     )
     replication_lag_ms: int | None = Field(
         default=None,
-        description="with regions: how far this region's copy of the home's journal was behind "
-        "when it last took events (0 at home)",
+        description="with regions: how far behind its home this region's copy of the home's "
+        "journal is, at least (0 at home); grows while the link from the home is down",
     )

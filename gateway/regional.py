@@ -10,12 +10,13 @@ fresh the copy is; without regions there is one model and nothing changes.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis.asyncio
 
-from readmodel.keys import RequestStatus, copy_freshness_key
+from readmodel.keys import RequestStatus, copy_freshness_key, copy_link_key
 from readmodel.reader import BalanceView, ReadModel
 from settings import Settings
 
@@ -41,6 +42,11 @@ class Located:
             "as_of_ms": self.as_of_ms,
             "replication_lag_ms": self.replication_lag_ms,
         }
+
+
+HEARTBEAT_INTERVAL_MS = 1_000
+"""MirrorMaker 2's `emit.heartbeats.interval.seconds` (1 in the regions stack): a healthy
+link's newest heartbeat is up to this old plus the replication lag."""
 
 
 class RegionalModels:
@@ -81,8 +87,18 @@ class RegionalModels:
         return stored
 
     async def _copy_lag_ms(self, model: ReadModel) -> int | None:
-        raw = await self.client.get(copy_freshness_key(model.prefix))
+        """How far behind its home the copy is, at least: the larger of its own delay when it
+        last took events and the age of the newest MirrorMaker 2 heartbeat from the home (less
+        the heartbeats' interval), which keeps growing while the link is down even when the
+        copy has nothing to take."""
+        raw, link = await self.client.mget(
+            copy_freshness_key(model.prefix), copy_link_key(model.prefix)
+        )
         if raw is None:
             return None
         freshness = json.loads(raw)
-        return max(int(freshness["applied_ms"]) - int(freshness["event_ms"]), 0)
+        lag = int(freshness["applied_ms"]) - int(freshness["event_ms"])
+        if link is not None:
+            silent_ms = time.time_ns() // 1_000_000 - int(json.loads(link)["heartbeat_ms"])
+            lag = max(lag, silent_ms - HEARTBEAT_INTERVAL_MS)
+        return max(lag, 0)

@@ -208,6 +208,12 @@ def copy_freshness_key(prefix: str) -> str:
     return f"{prefix}copy:freshness"
 
 
+def copy_link_key(prefix: str) -> str:
+    """A copied journal's link (prefix `<prefix>@<region>:`): JSON {"heartbeat_ms"}, when the
+    newest MirrorMaker 2 heartbeat from that region read here was emitted there."""
+    return f"{prefix}copy:link"
+
+
 def audit_last(prefix: str) -> str:
     return f"{prefix}{AUDIT_LAST}"
 

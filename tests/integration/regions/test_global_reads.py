@@ -14,19 +14,28 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 
 import redis
 
 from bench.kit.hostile import WorkItem
 from bench.kit.model import LedgerModel, ModelRequest
 from bench.kit.requests import AccountHistory, RequestEncoder
+from cli.devstack.regions import RegionsStack
 from gateway.auth import Scope
 from readmodel.keys import copy_freshness_key
 from readmodel.reader import SyncReadModel
 from schemas.contracts import WireContracts
 from settings import Settings
 from tests.integration.gateway.conftest import Ledger
-from tests.integration.regions.traffic import PROGRAM, balance, send_anywhere, wait_visible
+from tests.integration.regions.traffic import (
+    PROGRAM,
+    balance,
+    kill_mirrormaker,
+    restart_mirrormaker,
+    send_anywhere,
+    wait_visible,
+)
 
 MEMBERS_PER_REGION = 30
 REQUESTS_PER_MEMBER = 6
@@ -187,3 +196,56 @@ def _write_through_gateways(ledgers: dict[str, Ledger], models: dict[str, Ledger
             assert again.status_code in (200, 201), (retried_at, again.text)
             assert again.json()["status"] == "APPLIED", (retried_at, again.text)
             assert again.json()["sequence"] == answer.json()["sequence"], again.text
+
+
+def test_a_copy_says_it_is_stale_while_mirrormaker_is_down(
+    regions: RegionsStack, ledgers: dict[str, Ledger]
+) -> None:
+    """With MirrorMaker 2 down, nothing reaches the copy: an answer read from it must say it
+    is older and older, not the lag it had when it last took an event."""
+    member = "eu-stale-1"  # homed in eu, read in us
+    with ledgers["eu"].client(ledgers["eu"].key(Scope.TRANSACTIONS_WRITE)) as client:
+        written = client.post(
+            f"/v1/programs/{PROGRAM}/transactions",
+            json={"operation": "ACCRUE", "account_id": member, "asset": "points", "amount": 3},
+            headers={"Idempotency-Key": "stale-1"},
+        )
+    assert written.status_code == 201, written.text
+    us = ledgers["us"]
+    with us.client(us.key(Scope.BALANCES_READ)) as client:
+
+        def lag_ms() -> int:
+            body = client.get(f"/v1/programs/{PROGRAM}/accounts/{member}/balances").json()
+            assert body.get("home_region") == "eu", body
+            return int(body["replication_lag_ms"])
+
+        _wait_for(
+            lambda: (
+                client.get(f"/v1/programs/{PROGRAM}/accounts/{member}/balances")
+                .json()
+                .get("home_region")
+                == "eu"
+            )
+        )
+        _wait_for(lambda: lag_ms() < STALE_MS)
+        killed = kill_mirrormaker(regions)
+        try:
+            time.sleep(STALE_MS / 1000 + 2)
+            first = lag_ms()
+            time.sleep(2)
+            second = lag_ms()
+        finally:
+            restart_mirrormaker(regions, killed)
+        assert first >= STALE_MS, first
+        assert second >= first + 1_500, (first, second)
+        _wait_for(lambda: lag_ms() < STALE_MS)
+
+
+STALE_MS = 4_000
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = VISIBLE_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "not within the timeout"
+        time.sleep(0.5)

@@ -70,11 +70,22 @@ def balance(read_model: SyncReadModel, member: str, asset: str = "points") -> tu
 def kill_and_restart_mirrormaker(regions: RegionsStack, down_s: float) -> None:
     """SIGKILL MirrorMaker 2 (no clean shutdown: its open transactions are left to the
     brokers), wait `down_s`, and start it again as an operator would (`ledger services up`)."""
+    pid = kill_mirrormaker(regions)
+    time.sleep(down_s)
+    restart_mirrormaker(regions, pid)
+
+
+def kill_mirrormaker(regions: RegionsStack) -> int:
+    """SIGKILL MirrorMaker 2; its pid."""
     pid = regions.mirrormaker.process.pid()
     assert pid is not None, "MirrorMaker 2 is not running"
     os.kill(pid, signal.SIGKILL)
-    time.sleep(down_s)
+    return pid
+
+
+def restart_mirrormaker(regions: RegionsStack, killed_pid: int) -> None:
+    """Start MirrorMaker 2 again as an operator would (`ledger services up`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "KAFKA_"))}
     env.update(regions.settings.to_env())
     ledger(env, "services", "up", "--regions", ",".join(regions.names))
-    assert regions.mirrormaker.process.pid() not in (None, pid)
+    assert regions.mirrormaker.process.pid() not in (None, killed_pid)
