@@ -82,6 +82,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             settings = _region_of_local_stack(args, settings, region, env)
         else:
             env["LEDGER_REGION"] = region
+            # The topics ensured below are the region's (its outbox and directory too).
+            settings = replace(settings, region=region)
+            settings.region_names  # noqa: B018 - checks the region is one of LEDGER_REGIONS
     children = ledger_processes(instance)
     if region:
         children["relay"] = ["relay", "--instance-id", f"{instance}-relay"]

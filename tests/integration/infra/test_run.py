@@ -177,3 +177,43 @@ def _balance(answer: dict[str, object], asset: str) -> dict[str, object]:
     balances = answer["balances"]
     assert isinstance(balances, list)
     return next(b for b in balances if b["asset"] == asset)
+
+
+def test_run_of_a_region_on_its_own_cluster_makes_the_regions_topics(settings: Settings) -> None:
+    # KAFKA_BOOTSTRAP_SERVERS set: the cluster is the operator's, not the local regions stack.
+    # The region's outbox and directory must be made with the other topics, or the core
+    # cannot send a request home nor record a move.
+    from confluent_kafka.admin import AdminClient
+
+    env = settings_env(
+        settings,
+        LEDGER_GATEWAY_PORT=str(free_port()),
+        LEDGER_REGIONS="eu,us",
+        LEDGER_LOG_FORMAT="json",
+    )
+    env.pop("LEDGER_REGION", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "run", "--region", "eu"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("[run] topics ready") or len(seen) > 200:
+                break
+        assert any(line.startswith("[run] topics ready") for line in seen), seen
+        topics = AdminClient(settings.kafka_config()).list_topics(timeout=30).topics
+        for name in (settings.topics.outbox, settings.topics.directory):
+            assert name in topics, (
+                name,
+                sorted(t for t in topics if t.startswith(settings.topic_prefix)),
+            )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=120)
