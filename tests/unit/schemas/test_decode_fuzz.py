@@ -4,14 +4,17 @@ A consumer dead-letters on UndecodableMessage; any other exception escaping deco
 crash the processing loop on one poison message.
 """
 
+import contextlib
 from typing import Any
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ledger.model import AccountState, Balance, Lot, Operation, Request
 from schemas.catalogue import SchemaCatalogue
 from schemas.codec import AvroCodec, DecodedMessage
+from schemas.contracts import WireContracts
 from schemas.exceptions import CodecError
 from schemas.framing import confluent_header, single_object_header
 from schemas.registry import ConfluentSchemaRegistry
@@ -75,3 +78,43 @@ def test_mutated_valid_messages(message: bytes, data: Any) -> None:
             del mutated[position:]
             break
     _decode_or_codec_error(bytes(mutated))
+
+
+def _install_request() -> bytes:
+    """An INSTALL as the core writes it: its carried state nested, single-object encoded."""
+    state = AccountState(
+        "acme",
+        "ann",
+        sequence=4,
+        clock_ms=1_000,
+        balances={"points": Balance("points", 70, 30)},
+        lots={"points": (Lot("acme:ann:1", "points", 70, 5_000, 1),)},
+        epoch=2,
+    )
+    install = Request(
+        "install:ann:4",
+        "acme",
+        "ann",
+        Operation.INSTALL,
+        "",
+        requested_at_ms=1_000,
+        to_region="us",
+        carried_state=state,
+    )
+    return _contracts.encode_request(install, "rewards.internal-requests")
+
+
+_contracts = WireContracts.for_registry(None)
+_install = _install_request()
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_installs_decode_to_a_request_or_a_codec_error(data: Any) -> None:
+    # Through the builders, which decode the carried state inside the request's body.
+    mutated = bytearray(_install)
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(mutated) - 1))
+        mutated[position] = data.draw(st.integers(0, 255))
+    with contextlib.suppress(CodecError):
+        _contracts.decode_request(bytes(mutated))
