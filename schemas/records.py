@@ -43,12 +43,14 @@ from ledger.model import (
 )
 from ledger.reasons import Reason
 from schemas.catalogue import SchemaCatalogue, crc64_avro_fingerprint
+from schemas.exceptions import MalformedBodyError
 from schemas.framing import SINGLE_OBJECT_HEADER_BYTES, SINGLE_OBJECT_MARKER, single_object_header
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 REQUEST_SCHEMA = "transaction_request"
 EVENT_SCHEMA = "ledger_event"
 STATE_SCHEMA = "account_state"
+STATE_FULL_NAME = "rewards.ledger.AccountState"
 
 Record = dict[str, Any]
 
@@ -141,24 +143,45 @@ def state_body(state: AccountState) -> bytes:
 
 def state_from_body(body: bytes) -> AccountState:
     """Read with the writer schema its fingerprint names (current or released), resolved to
-    the current one. Raises UnknownFingerprintError for a schema this release does not know,
-    and what fastavro raises for a body that is not an AccountState (the codec reports both
-    as a malformed record)."""
-    writer = _state_schema()
+    the current one. Raises MalformedBodyError for anything that is not an AccountState
+    (unknown or foreign schema, truncated or trailing bytes): whatever path decodes it, a
+    damaged INSTALL is a codec error, never a crash."""
+    try:
+        return _read_state(body)
+    except MalformedBodyError:
+        raise
+    except Exception as error:  # fastavro's failures on a damaged body are no closed set
+        raise MalformedBodyError(
+            f"carried state does not decode: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _read_state(body: bytes) -> AccountState:
+    writer = _bare_state_schema()
     start = 0
     if body[:2] == SINGLE_OBJECT_MARKER:
-        writer = _catalogue().writer(int.from_bytes(body[2:SINGLE_OBJECT_HEADER_BYTES], "little"))
-        writer, start = writer.parsed, SINGLE_OBJECT_HEADER_BYTES
-    # Without the marker: a bare body, as the first release of moves wrote it. (A bare body
-    # never starts with C3 01: that is a negative length for the first field, a string.)
+        named = _catalogue().writer(int.from_bytes(body[2:SINGLE_OBJECT_HEADER_BYTES], "little"))
+        if named.full_name != STATE_FULL_NAME:
+            raise MalformedBodyError(f"carried state written as {named.full_name}")
+        writer, start = named.parsed, SINGLE_OBJECT_HEADER_BYTES
     stream = BytesIO(body)
     stream.seek(start)
     record = schemaless_reader(stream, writer, _state_schema())
     if not isinstance(record, dict):
-        raise ValueError("the carried state is not a record")
+        raise MalformedBodyError("the carried state is not a record")
     if stream.tell() != len(body):
-        raise ValueError(f"{len(body) - stream.tell()} bytes after the carried state")
+        raise MalformedBodyError(f"{len(body) - stream.tell()} bytes after the carried state")
     return record_to_state(record)
+
+
+@cache
+def _bare_state_schema() -> Any:
+    """The writer of a bare body (no marker), as the first release of moves wrote it: release
+    v2's AccountState, whatever the current one becomes. (A bare body never starts with C3 01:
+    that is a negative length for the first field, a string.)"""
+    path = SCHEMA_DIR / "released" / "v2" / f"{STATE_SCHEMA}.avsc"
+    with open(path, encoding="utf-8") as file:
+        return parse_schema(json.load(file))
 
 
 def operation_of(symbol: str) -> Operation:

@@ -105,5 +105,18 @@ def test_an_install_whose_state_names_an_unknown_schema_is_undecodable() -> None
 
 
 def test_trailing_bytes_after_the_carried_state_are_refused() -> None:
-    with pytest.raises(ValueError, match="bytes after the carried state"):
+    with pytest.raises(MalformedBodyError, match="bytes after the carried state"):
         state_from_body(state_body(STATE) + b"\x00")
+
+
+def test_a_truncated_or_foreign_carried_state_is_a_codec_error_on_every_path() -> None:
+    # Not only inside the compiled reader (which wraps anything): a request written with an
+    # older schema is built from a dict, where only codec errors may escape.
+    body = state_body(STATE)
+    request_schema = load_schema("transaction_request")
+    request_header = single_object_header(
+        crc64_avro_fingerprint(fastavro.parse_schema(request_schema))
+    )
+    for damaged in (body[:-3], body[:12], request_header + body[10:]):
+        with pytest.raises(MalformedBodyError):
+            state_from_body(damaged)
