@@ -49,6 +49,9 @@ HEARTBEAT_INTERVAL_MS = 1_000
 link's newest heartbeat is up to this old plus the replication lag."""
 
 
+DUPLICATE = "DUPLICATE"
+
+
 class RegionalModels:
     def __init__(self, client: redis.asyncio.Redis, settings: Settings, local: ReadModel) -> None:
         self.client = client
@@ -77,14 +80,17 @@ class RegionalModels:
     async def request_status(
         self, program: str, account_id: str, request_id: str
     ) -> RequestStatus | None:
-        """A request's outcome, from this region's model or the copy of its home's journal
-        (where a request for an account homed elsewhere was decided); None when unknown."""
-        stored = await self.local.request_status(program, account_id, request_id)
-        for model in self.copies.values():
-            if stored is not None:
-                break
+        """A request's outcome, from this region's model or the copy of the journal where it
+        was decided; None when unknown. A final outcome (APPLIED, REJECTED) anywhere beats a
+        DUPLICATE: after a move, a retry decided at the new home is stored there as a
+        DUPLICATE, while its first outcome lives in the old home's copy."""
+        found = None
+        for model in (self.local, *self.copies.values()):
             stored = await model.request_status(program, account_id, request_id)
-        return stored
+            if stored is not None and stored.status != DUPLICATE:
+                return stored
+            found = found or stored
+        return found
 
     async def _copy_lag_ms(self, model: ReadModel) -> int | None:
         """How far behind its home the copy is, at least: the larger of its own delay when it
