@@ -35,17 +35,13 @@ Records = dict[int, list[tuple[bytes, bytes]]]
 
 def _write(settings: Settings, stop: threading.Event, committed: Records) -> None:
     """Transactions of 1-20 records on the region's journal until `stop`; every fourth
-    aborted. `committed` gets what was committed, per partition, in order."""
-    producer = Producer(
-        settings.kafka_config(
-            {"transactional.id": f"regions-test-{settings.region}", "linger.ms": 1}
-        )
-    )
-    producer.init_transactions(30)
+    aborted. `committed` gets what was committed, per partition, in order. A transaction the
+    broker refuses to end (this 2-core machine under load can time one out) was not
+    committed: a new producer with the same transactional.id aborts it, and writing goes on."""
+    producer = _transactional(settings)
     partitions = settings.partitions
     transaction = 0
     while not stop.is_set():
-        producer.begin_transaction()
         records = [
             (
                 (transaction * 7 + i) % partitions,
@@ -54,16 +50,35 @@ def _write(settings: Settings, stop: threading.Event, committed: Records) -> Non
             )
             for i in range(1 + transaction % 20)
         ]
-        for partition, key, value in records:
-            producer.produce(settings.topics.events, value, key, partition=partition)
-        if transaction % ABORT_EVERY == ABORT_EVERY - 1:
-            producer.abort_transaction(30)
-        else:
-            producer.commit_transaction(30)
+        try:
+            producer.begin_transaction()
             for partition, key, value in records:
-                committed[partition].append((key, value))
+                producer.produce(settings.topics.events, value, key, partition=partition)
+            if transaction % ABORT_EVERY == ABORT_EVERY - 1:
+                producer.abort_transaction(30)
+            else:
+                producer.commit_transaction(30)
+                for partition, key, value in records:
+                    committed[partition].append((key, value))
+        except KafkaException as error:
+            if error.args[0].txn_requires_abort():
+                producer.abort_transaction(30)
+            elif error.args[0].fatal():
+                producer = _transactional(settings)
+            else:
+                raise
         transaction += 1
         time.sleep(0.005)
+
+
+def _transactional(settings: Settings) -> Producer:
+    producer = Producer(
+        settings.kafka_config(
+            {"transactional.id": f"regions-test-{settings.region}", "linger.ms": 1}
+        )
+    )
+    producer.init_transactions(30)
+    return producer
 
 
 def _difference(copy: str, target: str, expected: Records, found: Records) -> str:
